@@ -1,0 +1,126 @@
+// Package client is a small Go client for ringkv's Connect API. The CLI and
+// the benchmark use it; any gRPC or Connect client works as well.
+//
+// A Client talks to one node, which coordinates each request. Contexts are
+// opaque bytes: pass the one a Get returned to the next Put or Delete of the
+// same key so the write replaces exactly the siblings it read.
+package client
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
+)
+
+// Client is safe for concurrent use.
+type Client struct {
+	http  *http.Client
+	kv    ringkvv1connect.KVServiceClient
+	admin ringkvv1connect.AdminServiceClient
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+}
+
+// WithHTTPClient uses hc instead of the default HTTP/2-without-TLS client.
+func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
+
+// New returns a client of the node at addr ("host:port" or a URL).
+func New(addr string, opts ...Option) *Client {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.httpClient == nil {
+		tr := &http.Transport{Protocols: new(http.Protocols)}
+		tr.Protocols.SetUnencryptedHTTP2(true)
+		o.httpClient = &http.Client{Transport: tr}
+	}
+	base := addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{
+		http:  o.httpClient,
+		kv:    ringkvv1connect.NewKVServiceClient(o.httpClient, base),
+		admin: ringkvv1connect.NewAdminServiceClient(o.httpClient, base),
+	}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// GetResult is what a read returns.
+type GetResult struct {
+	Found   bool
+	Values  [][]byte // one per live sibling
+	Context []byte   // pass to the next write of this key
+	Replied []string // replicas whose answers were merged
+}
+
+// Get reads key; r is how many replicas must reply (0: the default quorum).
+func (c *Client) Get(ctx context.Context, key []byte, r int) (GetResult, error) {
+	resp, err := c.kv.Get(ctx, connect.NewRequest(&ringkvv1.GetRequest{Key: key, R: uint32(r)}))
+	if err != nil {
+		return GetResult{}, err
+	}
+	m := resp.Msg
+	return GetResult{Found: m.GetFound(), Values: m.GetValues(), Context: m.GetContext(), Replied: m.GetReplied()}, nil
+}
+
+// Ack is one replica's durable acknowledgement of a write.
+type Ack struct {
+	Node    string
+	HintFor string // set when Node stored the write as a hint for that replica
+}
+
+// WriteResult is what a put or delete returns.
+type WriteResult struct {
+	Context []byte
+	Acks    []Ack
+}
+
+// Put writes value under the context from an earlier Get (nil: a blind
+// write); w is how many replicas must acknowledge (0: the default quorum).
+func (c *Client) Put(ctx context.Context, key, value, wctx []byte, w int) (WriteResult, error) {
+	resp, err := c.kv.Put(ctx, connect.NewRequest(&ringkvv1.PutRequest{Key: key, Value: value, Context: wctx, W: uint32(w)}))
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return writeResult(resp.Msg.GetContext(), resp.Msg.GetAcks()), nil
+}
+
+// Delete writes a tombstone under the context from an earlier Get.
+func (c *Client) Delete(ctx context.Context, key, wctx []byte, w int) (WriteResult, error) {
+	resp, err := c.kv.Delete(ctx, connect.NewRequest(&ringkvv1.DeleteRequest{Key: key, Context: wctx, W: uint32(w)}))
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return writeResult(resp.Msg.GetContext(), resp.Msg.GetAcks()), nil
+}
+
+func writeResult(wctx []byte, acks []*ringkvv1.Ack) WriteResult {
+	res := WriteResult{Context: wctx, Acks: make([]Ack, len(acks))}
+	for i, a := range acks {
+		res.Acks[i] = Ack{Node: a.GetNode(), HintFor: a.GetHintFor()}
+	}
+	return res
+}
+
+// Status returns the cluster as the node sees it.
+func (c *Client) Status(ctx context.Context) (*ringkvv1.StatusResponse, error) {
+	resp, err := c.admin.Status(ctx, connect.NewRequest(&ringkvv1.StatusRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}

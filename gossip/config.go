@@ -1,0 +1,150 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultJoinTimeout bounds how long New waits for a seed. A node whose
+	// seeds are all down still starts after this and keeps trying.
+	DefaultJoinTimeout = 10 * time.Second
+	// DefaultJoinBackoff is the first retry's backoff ceiling; each retry
+	// doubles it up to DefaultJoinBackoffMax.
+	DefaultJoinBackoff = 250 * time.Millisecond
+	// DefaultJoinBackoffMax caps the wait between join attempts, and so how
+	// long a node started before its seeds stays alone once they are up.
+	DefaultJoinBackoffMax = 10 * time.Second
+)
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("gossip: invalid config")
+
+// Config configures one node's membership. Zero durations mean the defaults
+// above; DefaultConfig fills them in explicitly.
+type Config struct {
+	// NodeID names the node; it is also its memberlist node name. Required.
+	NodeID string
+	// BindAddr is the ip:port memberlist listens on (TCP and UDP) and also
+	// advertises, so it must be a specific IP, not 0.0.0.0 or ::. Port 0
+	// picks a free port; LocalAddr reports it. Required.
+	BindAddr string
+	// RPCAddr is the host:port of the node's Connect server, advertised to
+	// the other members. Required.
+	RPCAddr string
+	// Seeds are host:port gossip addresses to join through. This node's own
+	// address may appear and is skipped. Empty means start a new cluster.
+	Seeds []string
+	// Settings must be equal on every member of a cluster.
+	Settings Settings
+	// Known are members remembered from a previous run. They are listed as
+	// dead (or left, if they had left) until heard from.
+	Known []Member
+	// JoinTimeout is how long New retries the seeds before returning without
+	// them (it then keeps retrying in the background). Longer makes a start
+	// before the seeds quieter; shorter makes New return sooner.
+	JoinTimeout time.Duration
+	// JoinBackoff and JoinBackoffMax shape the waits between join attempts:
+	// attempt i waits a uniformly random time in [0, min(max, backoff·2^i)].
+	JoinBackoff    time.Duration
+	JoinBackoffMax time.Duration
+	// Logger receives gossip's logs and memberlist's: memberlist's [ERR] and
+	// [WARN] lines at Warn, the rest at Debug. Nil discards.
+	Logger *slog.Logger
+	// OnChange is called after membership or a member's state changes. Calls
+	// are coalesced and made one at a time from a goroutine owned by gossip,
+	// holding no lock, so it may call Members; it should return quickly.
+	OnChange func()
+	// Tune adjusts memberlist's configuration (for tests, to shorten
+	// intervals). It runs before gossip sets the fields it owns: Name, the
+	// bind and advertise addresses, Transport, Logger and the delegates.
+	Tune func(*memberlist.Config)
+}
+
+// DefaultConfig returns a Config with every optional field set to its
+// default; the caller fills in NodeID, BindAddr, RPCAddr and Settings.
+func DefaultConfig() Config {
+	return Config{
+		JoinTimeout:    DefaultJoinTimeout,
+		JoinBackoff:    DefaultJoinBackoff,
+		JoinBackoffMax: DefaultJoinBackoffMax,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = DefaultJoinTimeout
+	}
+	if c.JoinBackoff == 0 {
+		c.JoinBackoff = DefaultJoinBackoff
+	}
+	if c.JoinBackoffMax == 0 {
+		c.JoinBackoffMax = DefaultJoinBackoffMax
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports the first problem with c, wrapping ErrInvalidConfig.
+// Zero durations are valid (they mean the defaults).
+func (c Config) Validate() error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	if c.NodeID == "" {
+		return errors.New("NodeID is empty")
+	}
+	if _, err := bindAddr(c.BindAddr); err != nil {
+		return err
+	}
+	if c.RPCAddr == "" {
+		return errors.New("RPCAddr is empty")
+	}
+	if err := c.Settings.validate(); err != nil {
+		return err
+	}
+	for _, s := range c.Seeds {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Errorf("seed %q: %w", s, err)
+		}
+	}
+	for _, m := range c.Known {
+		if m.ID == "" {
+			return errors.New("a Known member has no ID")
+		}
+	}
+	if c.JoinTimeout < 0 || c.JoinBackoff < 0 || c.JoinBackoffMax < 0 {
+		return errors.New("negative join timeout or backoff")
+	}
+	size := len(meta{ID: c.NodeID, RPCAddr: c.RPCAddr, Settings: c.Settings}.encode())
+	if size > memberlist.MetaMaxSize {
+		return fmt.Errorf("NodeID and RPCAddr too long: node metadata is %d bytes, limit %d",
+			size, memberlist.MetaMaxSize)
+	}
+	return nil
+}
+
+// bindAddr parses BindAddr, which memberlist needs as an IP literal.
+func bindAddr(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("BindAddr %q is not ip:port: %w", s, err)
+	}
+	if ap.Addr().IsUnspecified() {
+		return netip.AddrPort{}, fmt.Errorf("BindAddr %q is unspecified: it is also the advertised address", s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}

@@ -1,0 +1,159 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// ErrClosed is returned by Leave after Close.
+var ErrClosed = errors.New("gossip: closed")
+
+// Gossip is one node's view of cluster membership. Its methods are safe for
+// concurrent use.
+type Gossip struct {
+	self     string
+	rpcAddr  string
+	settings Settings
+	boot     uint64
+	addr     string // advertised gossip address, with the real port
+	log      *slog.Logger
+	leaving  atomic.Bool
+
+	guard  *guard
+	table  *table
+	notify *notifier
+	ml     *memberlist.Memberlist
+
+	stop       chan struct{} // closed by Close; stops the background join
+	wg         sync.WaitGroup
+	background atomic.Bool // New has returned while the join goes on
+
+	life   sync.Mutex // serialises Leave and Close
+	left   bool
+	closed bool
+}
+
+// New starts memberlist on cfg.BindAddr and joins cfg.Seeds (see Config).
+// If a seed answers but its cluster runs with other Settings, New fails
+// with a *SettingsMismatchError (errors.Is ErrSettingsMismatch). If no seed
+// answers within JoinTimeout, New logs a warning and returns the running
+// Gossip, which keeps retrying until it joins or is closed.
+func New(cfg Config) (*Gossip, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	bind, _ := bindAddr(cfg.BindAddr) // checked by Validate
+	mlLog := memberlistLogger(cfg.Logger)
+	nt, err := listen(bind, mlLog)
+	if err != nil {
+		return nil, err
+	}
+	local := netip.AddrPortFrom(bind.Addr(), uint16(nt.GetAutoBindPort()))
+	g := &Gossip{
+		self:     cfg.NodeID,
+		rpcAddr:  cfg.RPCAddr,
+		settings: cfg.Settings,
+		boot:     rand.Uint64() | 1, // never 0, which means "not heard from"
+		addr:     local.String(),
+		log:      cfg.Logger,
+		guard:    &guard{self: cfg.NodeID, local: cfg.Settings},
+		stop:     make(chan struct{}),
+	}
+	self := Member{ID: cfg.NodeID, RPCAddr: cfg.RPCAddr, GossipAddr: g.addr}
+	g.table = newTable(self, g.boot, cfg.Known)
+	g.notify = startNotifier(cfg.OnChange)
+	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, nt, local, mlLog))
+	if err != nil {
+		nt.Shutdown()
+		g.notify.close()
+		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
+	}
+	if err := g.join(cfg); err != nil {
+		g.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// memberlistConfig starts from DefaultLANConfig rather than
+// DefaultLocalConfig: ringkv's nodes are separate hosts in one datacenter,
+// and the LAN profile (1 s probes, 500 ms probe timeout, 3 indirect probes,
+// a suspect declared dead after 4·max(1, log10 n) s, up to 6 times that
+// without confirmations: 4–24 s in a small cluster) rides out GC pauses and
+// busy hosts without false deaths. The Local profile's 200 ms probe timeout
+// and single indirect probe buy faster detection at the price of false
+// suspicion; detecting a slow peer quickly is the phi detector's job, and
+// SWIM only has to be right about death.
+func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt *memberlist.NetTransport,
+	local netip.AddrPort, logger *log.Logger) *memberlist.Config {
+	c := memberlist.DefaultLANConfig()
+	if tune != nil {
+		tune(c)
+	}
+	c.Name = g.self
+	c.BindAddr, c.BindPort = local.Addr().String(), int(local.Port())
+	c.AdvertiseAddr, c.AdvertisePort = c.BindAddr, c.BindPort
+	c.Transport = nt
+	c.Logger, c.LogOutput = logger, nil
+	c.Delegate = delegate{g}
+	c.Events = events{table: g.table, notify: g.notify.poke}
+	c.Alive, c.Merge = g.guard, g.guard
+	return c
+}
+
+// Members returns every member ever seen (and every Known one), self
+// included, sorted by ID. It does not call into memberlist.
+func (g *Gossip) Members() []Member { return g.table.members() }
+
+// Self returns this node as a member.
+func (g *Gossip) Self() Member { return g.table.get(g.self) }
+
+// LocalAddr returns the gossip address this node listens on and
+// advertises, with the real port when BindAddr asked for port 0.
+func (g *Gossip) LocalAddr() string { return g.addr }
+
+// Close stops the background join and shuts memberlist down without a
+// leave: to the others this node has failed (see Leave). It waits for a
+// join attempt in flight, which can take memberlist's TCPTimeout against
+// an unreachable seed. Close is idempotent.
+func (g *Gossip) Close() error {
+	g.life.Lock()
+	if g.closed {
+		g.life.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.life.Unlock()
+
+	close(g.stop)
+	g.wg.Wait()
+	err := g.ml.Shutdown()
+	g.notify.close()
+	if err != nil {
+		return fmt.Errorf("gossip: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (g *Gossip) meta() meta {
+	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load()}
+}
+
+// delegate adapts Gossip to memberlist.Delegate: it supplies the node meta
+// and exchanges departures in push/pull (leave.go). It sends no messages.
+type delegate struct{ g *Gossip }
+
+// NodeMeta ignores limit: Config.Validate checked the meta fits in
+// memberlist.MetaMaxSize, the only limit memberlist passes.
+func (d delegate) NodeMeta(limit int) []byte       { return d.g.meta().encode() }
+func (d delegate) NotifyMsg([]byte)                {}
+func (d delegate) GetBroadcasts(int, int) [][]byte { return nil }

@@ -1,0 +1,150 @@
+package gossip
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// State is a member's liveness as this node sees it.
+type State string
+
+const (
+	// StateAlive: memberlist counts the member as live.
+	StateAlive State = "alive"
+	// StateSuspect is reserved. SWIM's suspect state exists inside
+	// memberlist, but v0.7.0 does not expose it (Node.State is never set on
+	// the nodes it hands out, and no event fires on suspicion), so gossip
+	// reports a suspect member as alive until memberlist declares it dead.
+	StateSuspect State = "suspect"
+	// StateDead: the member failed, or has not been heard from since this
+	// node started.
+	StateDead State = "dead"
+	// StateLeft: the member announced a graceful leave.
+	StateLeft State = "left"
+)
+
+// Member is one node of the cluster.
+type Member struct {
+	ID         string // node id, also the memberlist node name
+	RPCAddr    string // host:port of the node's Connect server
+	GossipAddr string // host:port memberlist listens on
+	State      State
+}
+
+// record is what the table keeps per member beyond Member.
+type record struct {
+	Member
+	boot    uint64 // 0 until heard from in this run
+	leaving bool   // announced a leave in life boot
+}
+
+// table is the membership view Members serves. It is fed by memberlist's
+// events and by the leaves peers pass on, never shrinks, and is read
+// without calling into memberlist, so Members is safe from any goroutine.
+type table struct {
+	self    string
+	mu      sync.Mutex
+	records map[string]*record
+}
+
+func newTable(self Member, boot uint64, known []Member) *table {
+	t := &table{self: self.ID, records: make(map[string]*record, len(known)+1)}
+	for _, m := range known {
+		if m.ID == self.ID {
+			continue
+		}
+		if m.State != StateLeft {
+			m.State = StateDead
+		}
+		t.records[m.ID] = &record{Member: m}
+	}
+	self.State = StateAlive
+	t.records[self.ID] = &record{Member: self, boot: boot}
+	return t
+}
+
+// members returns every member, sorted by ID.
+func (t *table) members() []Member {
+	t.mu.Lock()
+	out := make([]Member, 0, len(t.records))
+	for _, r := range t.records {
+		out = append(out, r.Member)
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (t *table) get(id string) Member {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.records[id]; ok {
+		return r.Member
+	}
+	return Member{ID: id, State: StateDead}
+}
+
+// observe records what memberlist says about n: alive reports whether it
+// counts n as live. It reports whether anything visible changed.
+func (t *table) observe(n *memberlist.Node, alive bool) bool {
+	m, err := decodeMeta(n.Meta)
+	if err != nil { // cannot happen: guard admitted the node
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.records[n.Name]
+	if !ok {
+		r = &record{Member: Member{ID: n.Name}}
+		t.records[n.Name] = r
+	}
+	before := r.Member
+	if r.boot != m.Boot {
+		r.boot, r.leaving = m.Boot, false
+	}
+	r.leaving = r.leaving || m.Leaving
+	if n.Name == t.self && r.leaving {
+		// memberlist may still report this node alive (it even calls
+		// NotifyJoin when it refutes a claim about a node that left), but
+		// this life of it is over.
+		alive = false
+	}
+	r.RPCAddr, r.GossipAddr = m.RPCAddr, n.Address()
+	r.State = r.state(alive)
+	return r.Member != before
+}
+
+func (r *record) state(alive bool) State {
+	switch {
+	case alive:
+		return StateAlive
+	case r.leaving:
+		return StateLeft
+	default:
+		return StateDead
+	}
+}
+
+// events adapts the table to memberlist.EventDelegate. memberlist calls it
+// with its node lock held: it must not call back into memberlist.
+type events struct {
+	table  *table
+	notify func()
+}
+
+func (e events) NotifyJoin(n *memberlist.Node)   { e.observe(n, true) }
+func (e events) NotifyUpdate(n *memberlist.Node) { e.observe(n, true) }
+
+// NotifyLeave is called for failures and graceful leaves alike, and n.State
+// does not tell them apart (memberlist keeps the real state in a field that
+// shadows Node.State); the leaving flag in n's meta does.
+func (e events) NotifyLeave(n *memberlist.Node) { e.observe(n, false) }
+
+func (e events) observe(n *memberlist.Node, alive bool) {
+	if e.table.observe(n, alive) {
+		e.notify()
+	}
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringkv/ringkv/node"
+)
+
+func newServe(stdio IO) *cobra.Command {
+	cfg := node.DefaultConfig()
+	var seeds string
+	var logLevel slog.Level
+	var shutdownTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve --id ID --dir DIR --listen HOST:PORT --gossip HOST:PORT [--seeds HOST:PORT,...]",
+		Short: "Run a node",
+		Long: `Run a ringkv node. It joins the cluster through --seeds (gossip addresses of
+nodes already running), serves the client, admin and replica APIs and
+Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Seeds = splitList(seeds)
+			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
+			return serve(cmd.Context(), cfg, shutdownTimeout)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.ID, "id", "", "node id, unique in the cluster (required)")
+	fl.StringVar(&cfg.Dir, "dir", "", "data directory (required; created if missing)")
+	fl.StringVar(&cfg.Listen, "listen", "127.0.0.1:7070", "address for the API, replica calls and /metrics")
+	fl.StringVar(&cfg.Gossip, "gossip", "127.0.0.1:7946", "address for gossip (TCP and UDP)")
+	fl.StringVar(&seeds, "seeds", "", "comma-separated gossip addresses of nodes to join through")
+	fl.IntVar(&cfg.N, "n", cfg.N, "replication factor; must match the cluster's")
+	fl.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "ring partitions, a power of two; must match the cluster's")
+	fl.IntVar(&cfg.MaxValueBytes, "max-value-bytes", cfg.MaxValueBytes, "largest value accepted")
+	fl.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "most siblings a client write may leave on a key")
+	fl.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline for requests that arrive without one")
+	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background)")
+	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for in-flight requests")
+	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	return cmd
+}
+
+// serve runs a node until ctx ends or a SIGTERM/SIGINT arrives.
+func serve(ctx context.Context, cfg node.Config, shutdownTimeout time.Duration) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	n, err := node.New(cfg, node.Deps{})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down", "node", cfg.ID)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := n.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+// Package clustertest runs several real ringkv nodes in one test process:
+// real memberlist on loopback, real Pebble in temporary directories, real
+// Connect servers. Tests use its verbs: New, Client, Stop, Restart,
+// WaitConverged.
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/node"
+)
+
+// Cluster is a set of in-process nodes.
+type Cluster struct {
+	t      testing.TB
+	nodes  []*member
+	Config func(*node.Config) // adjusts every node's config before start
+}
+
+type member struct {
+	cfg  node.Config
+	node *node.Node // nil while stopped
+}
+
+// FastGossip shortens memberlist's timings so loopback clusters form and
+// notice failures in well under a second.
+func FastGossip(c *memberlist.Config) {
+	c.ProbeInterval = 100 * time.Millisecond
+	c.ProbeTimeout = 50 * time.Millisecond
+	c.GossipInterval = 20 * time.Millisecond
+	c.PushPullInterval = time.Second
+	c.SuspicionMult = 2
+}
+
+// New starts n nodes (n1..nN) with replication factor min(3, n) and waits
+// until every node sees every other alive. Nodes are stopped at cleanup.
+func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	seeds := []string{}
+	for i := 1; i <= n; i++ {
+		cfg := node.Config{
+			ID:          fmt.Sprintf("n%d", i),
+			Dir:         t.TempDir(),
+			Listen:      "127.0.0.1:0",
+			Gossip:      freeGossipAddr(t),
+			Seeds:       append([]string(nil), seeds...),
+			N:           min(3, n),
+			JoinTimeout: 5 * time.Second,
+		}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		m := &member{cfg: cfg}
+		c.nodes = append(c.nodes, m)
+		c.start(m)
+		seeds = append(seeds, cfg.Gossip)
+	}
+	t.Cleanup(c.Close)
+	c.WaitConverged()
+	return c
+}
+
+// freeGossipAddr finds a port free for both TCP and UDP, so a restarted
+// node can come back on the same gossip address (memberlist refuses a
+// known name at a new address).
+func freeGossipAddr(t testing.TB) string {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err == nil {
+			u.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port for gossip")
+	return ""
+}
+
+func (c *Cluster) start(m *member) {
+	c.t.Helper()
+	nd, err := node.New(m.cfg, node.Deps{TuneGossip: FastGossip})
+	if err != nil {
+		c.t.Fatalf("start %s: %v", m.cfg.ID, err)
+	}
+	m.node = nd
+	// Restart on the same API address, so peers' cached addresses stay right.
+	m.cfg.Listen = nd.Addr()
+}
+
+func (c *Cluster) member(id string) *member {
+	for _, m := range c.nodes {
+		if m.cfg.ID == id {
+			return m
+		}
+	}
+	c.t.Fatalf("no node %s", id)
+	return nil
+}
+
+// Node returns the running node id.
+func (c *Cluster) Node(id string) *node.Node { return c.member(id).node }
+
+// Addr is node id's API address (kept across restarts).
+func (c *Cluster) Addr(id string) string { return c.member(id).cfg.Listen }
+
+// Client returns a client of node id, closed at cleanup.
+func (c *Cluster) Client(id string) *client.Client {
+	cl := client.New(c.Addr(id))
+	c.t.Cleanup(cl.Close)
+	return cl
+}
+
+// Stop shuts node id down cleanly; its data stays for Restart.
+func (c *Cluster) Stop(id string) {
+	c.t.Helper()
+	m := c.member(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.node.Close(ctx); err != nil {
+		c.t.Fatalf("stop %s: %v", id, err)
+	}
+	m.node = nil
+}
+
+// Restart starts a stopped node again on the same data directory and
+// addresses.
+func (c *Cluster) Restart(id string) {
+	c.t.Helper()
+	c.start(c.member(id))
+}
+
+// WaitConverged waits until every running node sees every node alive.
+func (c *Cluster) WaitConverged() {
+	c.t.Helper()
+	c.Eventually(10*time.Second, "cluster converged", func() bool {
+		for _, m := range c.nodes {
+			if m.node == nil || !c.seesAllAlive(m) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (c *Cluster) seesAllAlive(m *member) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cl := client.New(m.cfg.Listen)
+	defer cl.Close()
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return false
+	}
+	alive := 0
+	for _, mm := range st.GetMembers() {
+		if mm.GetState() == "alive" {
+			alive++
+		}
+	}
+	return alive == len(c.nodes)
+}
+
+// Eventually polls cond until it holds or the deadline passes.
+func (c *Cluster) Eventually(within time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Close stops every running node.
+func (c *Cluster) Close() {
+	for _, m := range c.nodes {
+		if m.node != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			m.node.Close(ctx)
+			cancel()
+			m.node = nil
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package devcluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ringkv/ringkv/client"
+)
+
+// Start launches node id as a background process that outlives the
+// command that started it, logging to its node.log.
+func (c *Cluster) Start(id string) error {
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	if st := c.State(n); st != Down {
+		return fmt.Errorf("devcluster: %s is already %s (pid %d)", id, st, n.PID)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.LogFile(id)), 0o755); err != nil {
+		return err
+	}
+	log, err := os.OpenFile(c.LogFile(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(c.Binary, c.serveArgs(n)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group: a Ctrl-C in the shell that ran `dev up` does
+	// not reach the nodes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("devcluster: start %s: %w", id, err)
+	}
+	n.PID = cmd.Process.Pid
+	// Reap it if it dies while this command still runs; after we exit, init does.
+	go cmd.Wait()
+	return c.Save()
+}
+
+// Stop sends SIGTERM to node id and waits (up to timeout) for it to exit.
+func (c *Cluster) Stop(id string, timeout time.Duration) error {
+	if err := c.Signal(id, syscall.SIGTERM); err != nil {
+		return err
+	}
+	n, _ := c.Node(id)
+	return c.waitDown(n, timeout)
+}
+
+// Kill sends SIGKILL to node id and waits for it to be gone.
+func (c *Cluster) Kill(id string) error {
+	if err := c.Signal(id, syscall.SIGKILL); err != nil {
+		return err
+	}
+	n, _ := c.Node(id)
+	return c.waitDown(n, 5*time.Second)
+}
+
+func (c *Cluster) waitDown(n *Node, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for c.State(n) != Down {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devcluster: %s (pid %d) still running after %s", n.ID, n.PID, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// WaitConverged polls every running node's status until each sees every
+// node of the cluster alive, printing progress to w.
+func (c *Cluster) WaitConverged(ctx context.Context, w io.Writer) error {
+	last := -1
+	for {
+		ready := c.converged(ctx)
+		if ready != last {
+			fmt.Fprintf(w, "waiting for the cluster to form: %d/%d nodes see all %d alive\n", ready, len(c.Nodes), len(c.Nodes))
+			last = ready
+		}
+		if ready == len(c.Nodes) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devcluster: cluster did not form: %w (logs: %s)", ctx.Err(), filepath.Join(c.Dir, "*", "node.log"))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// converged counts the nodes that see every node alive.
+func (c *Cluster) converged(ctx context.Context) int {
+	ready := 0
+	for _, n := range c.Nodes {
+		if c.seesAllAlive(ctx, n.Listen) {
+			ready++
+		}
+	}
+	return ready
+}
+
+func (c *Cluster) seesAllAlive(ctx context.Context, addr string) bool {
+	cl := client.New(addr)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return false
+	}
+	alive := 0
+	for _, m := range st.GetMembers() {
+		if m.GetState() == "alive" {
+			alive++
+		}
+	}
+	return alive == len(c.Nodes)
+}

@@ -1,0 +1,20 @@
+// Package node is one running ringkv server: Pebble storage, gossip
+// membership, the ring, the quorum coordinator and the Connect handlers,
+// wired together. This is where ringkv's I/O lives; the algorithms it
+// drives (vclock, ring, quorum) are pure.
+//
+// Invariants:
+//   - A write is acknowledged only after it is synced to Pebble's WAL.
+//     Concurrent writes share fsyncs; a per-key lock is held for the
+//     read-modify-write only, never across an fsync.
+//   - A data directory mints its actor id once, on first start. A wiped
+//     directory is a new actor, so version counters never restart under an
+//     old id.
+//   - A data directory remembers the cluster settings (N, partitions) it
+//     was created with and refuses to open under different ones.
+//   - Ring membership only grows while a node runs: a member that crashes
+//     or stops stays in the ring (an outage is not a departure).
+//   - Every request has a deadline, and every replica call carries it.
+//   - Every size is bounded: key length, value size, siblings per key and
+//     message size on every handler.
+package node

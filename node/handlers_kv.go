@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"connectrpc.com/connect"
+
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/quorum"
+)
+
+// kvHandler serves the client API.
+type kvHandler struct{ n *Node }
+
+func (h kvHandler) Get(ctx context.Context, req *connect.Request[ringkvv1.GetRequest]) (*connect.Response[ringkvv1.GetResponse], error) {
+	n := h.n
+	if err := n.checkKey(req.Msg.GetKey()); err != nil {
+		return nil, err
+	}
+	ctx, cancel := n.withDeadline(ctx)
+	defer cancel()
+	v := n.view.Load()
+	res, err := n.coord.Read(ctx, v.prefs(req.Msg.GetKey()), req.Msg.GetKey(), int(req.Msg.GetR()))
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&ringkvv1.GetResponse{
+		Found:   res.Set.Found(),
+		Values:  res.Set.Values(),
+		Context: res.Set.Context().Encode(),
+		Replied: res.Replied,
+	}), nil
+}
+
+func (h kvHandler) Put(ctx context.Context, req *connect.Request[ringkvv1.PutRequest]) (*connect.Response[ringkvv1.PutResponse], error) {
+	m := req.Msg
+	if err := h.n.checkValue(m.GetValue()); err != nil {
+		return nil, err
+	}
+	resp, err := h.n.write(ctx, &ringkvv1.CoordinateRequest{Key: m.GetKey(), Value: m.GetValue(), Context: m.GetContext(), W: m.GetW()})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&ringkvv1.PutResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}), nil
+}
+
+func (h kvHandler) Delete(ctx context.Context, req *connect.Request[ringkvv1.DeleteRequest]) (*connect.Response[ringkvv1.DeleteResponse], error) {
+	m := req.Msg
+	resp, err := h.n.write(ctx, &ringkvv1.CoordinateRequest{Key: m.GetKey(), Context: m.GetContext(), W: m.GetW(), Delete: true})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&ringkvv1.DeleteResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}), nil
+}
+
+// write validates a put or delete, then coordinates it here if this node is
+// a replica of the key, or forwards it once to a replica that is.
+func (n *Node) write(ctx context.Context, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+	if err := n.checkKey(req.GetKey()); err != nil {
+		return nil, err
+	}
+	if _, err := quorum.CheckLevel("w", int(req.GetW()), n.cfg.N); err != nil {
+		return nil, rpcError(err)
+	}
+	ctx, cancel := n.withDeadline(ctx)
+	defer cancel()
+	v := n.view.Load()
+	prefs := v.prefs(req.GetKey())
+	if slices.Contains(prefs, n.cfg.ID) {
+		return n.coordinate(ctx, prefs, req)
+	}
+	return n.forward(ctx, v, prefs, req)
+}
+
+// coordinate runs a write with this node as its coordinator.
+func (n *Node) coordinate(ctx context.Context, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+	wctx, err := decodeContext(req.GetContext())
+	if err != nil {
+		return nil, err
+	}
+	res, err := n.coord.Write(ctx, prefs, quorum.WriteRequest{
+		Key: req.GetKey(), Value: req.GetValue(), Context: wctx, Tombstone: req.GetDelete(), W: int(req.GetW()),
+	})
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	acks := make([]*ringkvv1.Ack, len(res.Acks))
+	for i, id := range res.Acks {
+		acks[i] = &ringkvv1.Ack{Node: id}
+	}
+	return &ringkvv1.CoordinateResponse{Context: res.Set.Context().Encode(), Acks: acks}, nil
+}
+
+// forward hands a write to the first reachable replica of its key. It tries
+// the next replica only when the request never reached the previous one, so
+// a write is never coordinated twice.
+func (n *Node) forward(ctx context.Context, v *view, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+	var lastErr error
+	for _, id := range prefs {
+		if st := v.state(id); st != gossip.StateAlive {
+			lastErr = fmt.Errorf("replica %s is %s", id, st)
+			continue
+		}
+		c, err := n.peers.client(id)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		resp, err := c.Coordinate(ctx, connect.NewRequest(req))
+		if err == nil {
+			return resp.Msg, nil
+		}
+		if !isDialError(err) {
+			return nil, err
+		}
+		lastErr = err
+	}
+	return nil, connect.NewError(connect.CodeUnavailable,
+		fmt.Errorf("no replica of the key (%v) could coordinate the write: %w", prefs, errors.Join(lastErr)))
+}

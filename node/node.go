@@ -1,0 +1,174 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/hashicorp/memberlist"
+
+	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/quorum"
+)
+
+// Deps are the seams a Node is built on. Every field is optional; the zero
+// value selects the real thing.
+type Deps struct {
+	FS         vfs.FS                   // Pebble's filesystem; nil → disk
+	Listener   net.Listener             // the API listener; nil → listen on Config.Listen
+	TuneGossip func(*memberlist.Config) // adjusts memberlist timings (tests)
+}
+
+// Node is one running ringkv server.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *Store
+	gossip  *gossip.Gossip
+	view    atomic.Pointer[view]
+	coord   *quorum.Coordinator
+	peers   *peers
+	metrics *metrics
+	srv     *http.Server
+	addr    string
+
+	changed   chan struct{} // membership changed; capacity 1
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the data directory, joins the cluster and starts serving. The
+// returned Node runs until Close.
+func New(cfg Config, deps Deps) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), stop: make(chan struct{})}
+	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log,
+		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}})
+	if err != nil {
+		return nil, err
+	}
+	n.store = store
+	if err := n.start(deps); err != nil {
+		n.abort()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(deps Deps) error {
+	ln := deps.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", n.cfg.Listen); err != nil {
+			return fmt.Errorf("node: listen on %s: %w", n.cfg.Listen, err)
+		}
+	}
+	n.addr = ln.Addr().String()
+	n.metrics = newMetrics()
+	n.peers = newPeers(n.cfg.ID, n.store, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1))
+	n.coord = quorum.New(quorum.Config{Self: n.cfg.ID, N: n.cfg.N, Replicas: n.peers,
+		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout})
+	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	n.loops.Go(func() {
+		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("api server stopped", "err", err)
+		}
+	})
+	g, err := gossip.New(n.gossipConfig(deps.TuneGossip))
+	if err != nil {
+		return err
+	}
+	n.gossip = g
+	if err := n.refreshView(); err != nil {
+		return err
+	}
+	n.loops.Go(n.watchMembership)
+	n.log.Info("node started", "addr", n.addr, "gossip", g.LocalAddr(), "actor", fmt.Sprintf("%016x", uint64(n.store.Actor())))
+	return nil
+}
+
+func (n *Node) gossipConfig(tune func(*memberlist.Config)) gossip.Config {
+	gc := gossip.DefaultConfig()
+	gc.NodeID = n.cfg.ID
+	gc.BindAddr = n.cfg.Gossip
+	gc.RPCAddr = n.addr
+	gc.Seeds = n.cfg.Seeds
+	gc.Settings = gossip.Settings{N: n.cfg.N, Partitions: n.cfg.Partitions}
+	gc.JoinTimeout = n.cfg.JoinTimeout
+	gc.Logger = n.log.With("component", "gossip")
+	gc.Tune = tune
+	gc.OnChange = n.notifyChanged
+	var known []gossip.Member
+	if _, err := n.store.LoadMembers(&known); err != nil {
+		n.log.Warn("ignoring remembered members", "err", err)
+	}
+	gc.Known = known
+	return gc
+}
+
+// Addr is the address the API listens on.
+func (n *Node) Addr() string { return n.addr }
+
+// ID is the node's id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// GossipAddr is the address memberlist listens on.
+func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
+
+// Close leaves gossip, stops accepting requests, lets in-flight ones finish
+// (until ctx ends), waits for background replica calls and closes Pebble.
+// It is idempotent.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		if n.gossip != nil {
+			if err := n.gossip.Leave(time.Second); err != nil {
+				n.log.Warn("gossip leave", "err", err)
+			}
+		}
+		if err := n.srv.Shutdown(ctx); err != nil {
+			n.log.Warn("api shutdown", "err", err)
+			n.srv.Close()
+		}
+		n.coord.Wait()
+		n.abort()
+		n.log.Info("node stopped")
+	})
+	return n.closeErr
+}
+
+// abort releases whatever start acquired, in reverse order.
+func (n *Node) abort() {
+	close(n.stop)
+	if n.srv != nil {
+		n.srv.Close()
+	}
+	if n.gossip != nil {
+		n.gossip.Close()
+	}
+	n.loops.Wait()
+	if n.peers != nil {
+		n.peers.close()
+	}
+	n.closeErr = n.store.Close()
+}
+
+// serverProtocols serves HTTP/1.1 (plain curl with JSON) and HTTP/2
+// without TLS (gRPC, streams) on one port.
+func serverProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}

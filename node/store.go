@@ -1,0 +1,319 @@
+package node
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/ringkv/ringkv/ring"
+	"github.com/ringkv/ringkv/vclock"
+)
+
+// Key layout in Pebble. Data keys carry the key's ring hash so a partition's
+// keys are one contiguous range (anti-entropy scans a partition at a time).
+const (
+	prefixData = 'd' // 'd' | xxhash(key) big-endian | key → encoded vclock.Set
+	prefixMeta = 'm' // 'm' | name → node identity and cluster state
+)
+
+var (
+	metaActor    = []byte("mactor")
+	metaSettings = []byte("msettings")
+	metaMembers  = []byte("mmembers")
+)
+
+var (
+	// ErrTooManySiblings refuses a write that would leave more siblings
+	// than the configured limit.
+	ErrTooManySiblings = errors.New("node: too many siblings")
+	// ErrSettingsChanged refuses to open a data directory created with
+	// different cluster settings.
+	ErrSettingsChanged = errors.New("node: data directory has different cluster settings")
+	// ErrClosed is returned for writes after the store closed.
+	ErrClosed = errors.New("node: store closed")
+)
+
+// storedSettings are the cluster settings a data directory was created with.
+type storedSettings struct {
+	N          int `json:"n"`
+	Partitions int `json:"partitions"`
+}
+
+// Store is one node's Pebble database: version sets per key, the node's
+// actor id and its remembered cluster state.
+type Store struct {
+	db    *pebble.DB
+	actor vclock.Actor
+	locks keyLocks
+
+	mu     sync.RWMutex // guards closed; writers hold it shared
+	closed bool
+}
+
+// StoreOptions configures OpenStore.
+type StoreOptions struct {
+	Dir      string
+	FS       vfs.FS // nil → the real filesystem
+	Settings storedSettings
+	Logger   *slog.Logger
+}
+
+// OpenStore opens (or creates) the database in dir. A new directory gets a
+// fresh random actor id; an existing one must have been created with the
+// same cluster settings.
+func OpenStore(o StoreOptions) (*Store, error) {
+	opts := &pebble.Options{Logger: pebbleLogger{o.Logger}}
+	if o.FS != nil {
+		opts.FS = o.FS
+	}
+	db, err := pebble.Open(o.Dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("node: open pebble in %s: %w", o.Dir, err)
+	}
+	s := &Store{db: db}
+	if err := s.initIdentity(o.Settings); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) initIdentity(want storedSettings) error {
+	var have storedSettings
+	found, err := s.getMetaJSON(metaSettings, &have)
+	if err != nil {
+		return err
+	}
+	if found && have != want {
+		return fmt.Errorf("%w: it was created with n=%d partitions=%d, this node was started with n=%d partitions=%d",
+			ErrSettingsChanged, have.N, have.Partitions, want.N, want.Partitions)
+	}
+	raw, closer, err := s.db.Get(metaActor)
+	if err == nil {
+		defer closer.Close()
+		if len(raw) != 8 {
+			return fmt.Errorf("node: stored actor id has %d bytes, want 8", len(raw))
+		}
+		s.actor = vclock.Actor(binary.BigEndian.Uint64(raw))
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("node: read actor id: %w", err)
+	}
+	return s.mintIdentity(want)
+}
+
+// mintIdentity gives a new data directory its actor id. Counters never
+// restart under an old id because a wiped directory always mints a new one.
+func (s *Store) mintIdentity(settings storedSettings) error {
+	var raw [8]byte
+	for binary.BigEndian.Uint64(raw[:]) == 0 {
+		if _, err := rand.Read(raw[:]); err != nil {
+			return fmt.Errorf("node: mint actor id: %w", err)
+		}
+	}
+	js, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(metaActor, raw[:], nil)
+	_ = b.Set(metaSettings, js, nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("node: store identity: %w", err)
+	}
+	s.actor = vclock.Actor(binary.BigEndian.Uint64(raw[:]))
+	return nil
+}
+
+// Actor is this data directory's actor id.
+func (s *Store) Actor() vclock.Actor { return s.actor }
+
+func dataKey(key []byte) []byte {
+	k := make([]byte, 9+len(key))
+	k[0] = prefixData
+	binary.BigEndian.PutUint64(k[1:9], ring.KeyHash(key))
+	copy(k[9:], key)
+	return k
+}
+
+// getRaw returns a copy of the encoded set stored under dk, nil if none.
+func (s *Store) getRaw(dk []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(dk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: read: %w", err)
+	}
+	out := bytes.Clone(v)
+	closer.Close()
+	return out, nil
+}
+
+// ReadRaw returns the encoded version set for key, or nil when none.
+func (s *Store) ReadRaw(key []byte) ([]byte, error) {
+	return s.getRaw(dataKey(key))
+}
+
+// Read returns the decoded version set for key (empty when none).
+func (s *Store) Read(key []byte) (vclock.Set, error) {
+	raw, err := s.ReadRaw(key)
+	if err != nil || raw == nil {
+		return vclock.Set{}, err
+	}
+	set, err := vclock.Decode(raw)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("node: stored version set for %q: %w", key, err)
+	}
+	return set, nil
+}
+
+// modify runs a read-modify-write of key under the key's lock, then waits
+// for the fsync after releasing the lock, so writes to any keys share
+// fsyncs (group commit) and a lock is never held across one.
+func (s *Store) modify(key []byte, f func(cur vclock.Set) (vclock.Set, error)) (vclock.Set, error) {
+	next, wait, err := s.modifyAsync(key, f)
+	if err != nil {
+		return vclock.Set{}, err
+	}
+	return next, wait()
+}
+
+// modifyAsync is modify without the wait: the result is applied (visible
+// to readers) when it returns, and durable once wait returns nil. The
+// caller must call wait exactly once. A coordinator uses the gap to send
+// the new version to the other replicas while its own fsync runs.
+func (s *Store) modifyAsync(key []byte, f func(cur vclock.Set) (vclock.Set, error)) (vclock.Set, func() error, error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return vclock.Set{}, nil, ErrClosed
+	}
+	dk := dataKey(key)
+	unlock := s.locks.lock(dk)
+	next, b, err := s.apply(dk, f)
+	unlock()
+	if err != nil {
+		s.mu.RUnlock()
+		return vclock.Set{}, nil, err
+	}
+	// Close waits for the read lock, so Pebble stays open until the sync
+	// completes.
+	wait := func() error {
+		defer s.mu.RUnlock()
+		defer b.Close()
+		if err := b.SyncWait(); err != nil {
+			return fmt.Errorf("node: sync: %w", err)
+		}
+		return nil
+	}
+	return next, wait, nil
+}
+
+// apply is modify's locked part: read, compute, and apply without waiting
+// for the fsync.
+func (s *Store) apply(dk []byte, f func(cur vclock.Set) (vclock.Set, error)) (vclock.Set, *pebble.Batch, error) {
+	raw, err := s.getRaw(dk)
+	if err != nil {
+		return vclock.Set{}, nil, err
+	}
+	var cur vclock.Set
+	if raw != nil {
+		if cur, err = vclock.Decode(raw); err != nil {
+			return vclock.Set{}, nil, fmt.Errorf("node: stored version set: %w", err)
+		}
+	}
+	next, err := f(cur)
+	if err != nil {
+		return vclock.Set{}, nil, err
+	}
+	b := s.db.NewBatch()
+	_ = b.Set(dk, next.Encode(), nil)
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		b.Close()
+		return vclock.Set{}, nil, fmt.Errorf("node: write: %w", err)
+	}
+	return next, b, nil
+}
+
+// Update applies a client write at this replica as coordinator and returns
+// once it is durable. It refuses a write that would leave more than
+// maxSiblings siblings.
+func (s *Store) Update(key []byte, ctx vclock.VV, value []byte, tombstone bool, maxSiblings int) (vclock.Set, error) {
+	next, wait, err := s.UpdateAsync(key, ctx, value, tombstone, maxSiblings)
+	if err != nil {
+		return vclock.Set{}, err
+	}
+	return next, wait()
+}
+
+// UpdateAsync is Update returning before the fsync: the write is durable
+// once wait returns nil; wait must be called exactly once.
+func (s *Store) UpdateAsync(key []byte, ctx vclock.VV, value []byte, tombstone bool, maxSiblings int) (vclock.Set, func() error, error) {
+	return s.modifyAsync(key, func(cur vclock.Set) (vclock.Set, error) {
+		next := vclock.Update(cur, ctx, s.actor, value, tombstone)
+		if n := len(next.Siblings); maxSiblings > 0 && n > maxSiblings {
+			return vclock.Set{}, fmt.Errorf("%w: the write would leave %d siblings, the limit is %d; "+
+				"read the key and write back with its context to resolve them", ErrTooManySiblings, n, maxSiblings)
+		}
+		return next, nil
+	})
+}
+
+// Merge syncs an incoming version set from another replica into this one
+// and returns once the result is durable.
+func (s *Store) Merge(key []byte, in vclock.Set) (vclock.Set, error) {
+	return s.modify(key, func(cur vclock.Set) (vclock.Set, error) {
+		return vclock.Sync(cur, in), nil
+	})
+}
+
+// SaveMembers remembers the cluster's members so a restarted node knows its
+// ring before gossip catches up.
+func (s *Store) SaveMembers(v any) error {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Set(metaMembers, js, pebble.NoSync)
+}
+
+// LoadMembers reads what SaveMembers stored into v; false when none.
+func (s *Store) LoadMembers(v any) (bool, error) { return s.getMetaJSON(metaMembers, v) }
+
+func (s *Store) getMetaJSON(k []byte, v any) (bool, error) {
+	raw, err := s.getRaw(k)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("node: stored %s: %w", k[1:], err)
+	}
+	return true, nil
+}
+
+// Close waits for in-flight writes and closes the database. Idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}

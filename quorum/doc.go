@@ -1,0 +1,22 @@
+// Package quorum coordinates reads and writes across a key's replicas.
+//
+// It has two layers. Tracker is pure arithmetic: told "replica x answered"
+// or "replica x failed", it says whether a quorum is met, still pending, or
+// can no longer be met. Coordinator drives the fan-out: it reaches replicas
+// only through the Replicas interface, so the transport underneath (unary
+// calls today, batched per-peer streams later) can change without touching
+// the decision logic.
+//
+// Invariants:
+//   - R and W are within 1..N; anything else is refused before any replica
+//     is contacted.
+//   - A write is answered as soon as W replicas (the coordinator's own durable
+//     local write counts as one) acknowledge; the remaining replica writes
+//     continue until the request's deadline and are never cancelled by the
+//     answer.
+//   - A write that misses W reports how many replicas acknowledged and that
+//     its outcome is indeterminate: it may still become visible.
+//   - A read answers once R replicas replied (not-found is a reply) and
+//     returns the sync of what they sent.
+//   - Every replica call carries the request's deadline.
+package quorum
