@@ -77,6 +77,17 @@ func (c *Client) Get(ctx context.Context, key []byte, r int) (GetResult, error) 
 	return GetResult{Found: m.GetFound(), Values: m.GetValues(), Context: m.GetContext(), Replied: m.GetReplied()}, nil
 }
 
+// GetLocal reads only the node's own replica of key: no quorum, no read
+// repair. It shows what one replica holds, e.g. to watch data arrive.
+func (c *Client) GetLocal(ctx context.Context, key []byte) (GetResult, error) {
+	resp, err := c.kv.Get(ctx, connect.NewRequest(&ringkvv1.GetRequest{Key: key, Local: true}))
+	if err != nil {
+		return GetResult{}, err
+	}
+	m := resp.Msg
+	return GetResult{Found: m.GetFound(), Values: m.GetValues(), Context: m.GetContext(), Replied: m.GetReplied()}, nil
+}
+
 // Ack is one replica's durable acknowledgement of a write.
 type Ack struct {
 	Node    string

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/ringkv/ringkv/gossip/phi"
 )
 
 // Defaults for the zero values of Config.
@@ -22,6 +25,15 @@ const (
 	// DefaultJoinBackoffMax caps the wait between join attempts, and so how
 	// long a node started before its seeds stays alone once they are up.
 	DefaultJoinBackoffMax = 10 * time.Second
+	// DefaultHeartbeatInterval is how often a node sends each live peer a
+	// heartbeat: one UDP packet of a few dozen bytes a second per peer.
+	// The phi defaults are tuned for it (see package phi: a peer is
+	// suspected about 4 s after its last heartbeat).
+	DefaultHeartbeatInterval = time.Second
+	// DefaultPhiThreshold is the phi over which a live member is suspect:
+	// the chance that a heartbeat is merely late is then about 1e-8. Akka
+	// and Cassandra use 8 as well.
+	DefaultPhiThreshold = 8.0
 )
 
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
@@ -62,6 +74,22 @@ type Config struct {
 	// are coalesced and made one at a time from a goroutine owned by gossip,
 	// holding no lock, so it may call Members; it should return quickly.
 	OnChange func()
+	// HeartbeatInterval is how often this node sends a heartbeat to every
+	// member memberlist counts as live, and re-evaluates each peer's phi
+	// (so OnChange hears of a crossing within one interval). Shorter
+	// notices a silent peer no sooner (that is set by Phi's pause and
+	// deviation floor) but gives phi more samples, at more packets.
+	HeartbeatInterval time.Duration
+	// PhiThreshold is the phi over which a member memberlist counts as live
+	// is reported suspect and not Healthy. Lower suspects sooner and more
+	// often wrongly; 0 means DefaultPhiThreshold. Must be below phi.MaxPhi.
+	PhiThreshold float64
+	// Phi tunes the per-peer detectors; its zero value means package phi's
+	// defaults, except that a zero FirstInterval means HeartbeatInterval.
+	Phi phi.Config
+	// Now is the clock phi is computed with; nil means time.Now. Tests
+	// inject a fake one. (Heartbeats are still sent on a real ticker.)
+	Now func() time.Time
 	// Tune adjusts memberlist's configuration (for tests, to shorten
 	// intervals). It runs before gossip sets the fields it owns: Name, the
 	// bind and advertise addresses, Transport, Logger and the delegates.
@@ -75,6 +103,15 @@ func DefaultConfig() Config {
 		JoinTimeout:    DefaultJoinTimeout,
 		JoinBackoff:    DefaultJoinBackoff,
 		JoinBackoffMax: DefaultJoinBackoffMax,
+
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		PhiThreshold:      DefaultPhiThreshold,
+		Phi: phi.Config{
+			WindowSize:      phi.DefaultWindowSize,
+			MinStdDev:       phi.DefaultMinStdDev,
+			AcceptablePause: phi.DefaultAcceptablePause,
+			// FirstInterval is left 0: it follows HeartbeatInterval.
+		},
 	}
 }
 
@@ -87,6 +124,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JoinBackoffMax == 0 {
 		c.JoinBackoffMax = DefaultJoinBackoffMax
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.PhiThreshold == 0 {
+		c.PhiThreshold = DefaultPhiThreshold
+	}
+	if c.Phi.FirstInterval == 0 {
+		c.Phi.FirstInterval = c.HeartbeatInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -128,6 +177,15 @@ func (c Config) validate() error {
 	}
 	if c.JoinTimeout < 0 || c.JoinBackoff < 0 || c.JoinBackoffMax < 0 {
 		return errors.New("negative join timeout or backoff")
+	}
+	if c.HeartbeatInterval < 0 {
+		return fmt.Errorf("HeartbeatInterval %v is negative", c.HeartbeatInterval)
+	}
+	if math.IsNaN(c.PhiThreshold) || c.PhiThreshold < 0 || c.PhiThreshold >= phi.MaxPhi {
+		return fmt.Errorf("PhiThreshold %v is not in [0, %v)", c.PhiThreshold, phi.MaxPhi)
+	}
+	if err := c.Phi.Validate(); err != nil {
+		return err
 	}
 	size := len(meta{ID: c.NodeID, RPCAddr: c.RPCAddr, Settings: c.Settings}.encode())
 	if size > memberlist.MetaMaxSize {

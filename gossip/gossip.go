@@ -29,10 +29,13 @@ type Gossip struct {
 
 	guard  *guard
 	table  *table
+	health *health
 	notify *notifier
 	ml     *memberlist.Memberlist
 
-	stop       chan struct{} // closed by Close; stops the background join
+	heartbeatsPaused atomic.Bool // a test hook: stop sending, as a hung sender would
+
+	stop       chan struct{} // closed by Close; stops the background join and heartbeats
 	wg         sync.WaitGroup
 	background atomic.Bool // New has returned while the join goes on
 
@@ -70,6 +73,7 @@ func New(cfg Config) (*Gossip, error) {
 	}
 	self := Member{ID: cfg.NodeID, RPCAddr: cfg.RPCAddr, GossipAddr: g.addr}
 	g.table = newTable(self, g.boot, cfg.Known)
+	g.health = newHealth(cfg.Phi, cfg.PhiThreshold, cfg.Now)
 	g.notify = startNotifier(cfg.OnChange)
 	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, nt, local, mlLog))
 	if err != nil {
@@ -77,6 +81,8 @@ func New(cfg Config) (*Gossip, error) {
 		g.notify.close()
 		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
 	}
+	g.wg.Add(1)
+	go g.heartbeatLoop(cfg.HeartbeatInterval)
 	if err := g.join(cfg); err != nil {
 		g.Close()
 		return nil, err
@@ -105,14 +111,69 @@ func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt *memberlist.
 	c.Transport = nt
 	c.Logger, c.LogOutput = logger, nil
 	c.Delegate = delegate{g}
-	c.Events = events{table: g.table, notify: g.notify.poke}
+	c.Events = events{table: g.table, health: g.health, notify: g.notify.poke}
 	c.Alive, c.Merge = g.guard, g.guard
 	return c
 }
 
 // Members returns every member ever seen (and every Known one), self
-// included, sorted by ID. It does not call into memberlist.
-func (g *Gossip) Members() []Member { return g.table.members() }
+// included, sorted by ID, with each member's phi at this moment. A member
+// memberlist counts as live but whose phi is over the threshold is
+// StateSuspect. It does not call into memberlist.
+func (g *Gossip) Members() []Member {
+	list := g.table.members()
+	now := g.health.now()
+	changed := false
+	for i := range list {
+		m := &list[i]
+		if m.ID == g.self {
+			continue
+		}
+		phi, suspected, c := g.health.phi(m.ID, now)
+		m.Phi, changed = phi, changed || c
+		if suspected && m.State == StateAlive {
+			m.State = StateSuspect
+		}
+	}
+	g.pokeIf(changed)
+	return list
+}
+
+// Phi returns this node's current phi for member id: 0 for self and for a
+// member it has had no heartbeat from (in the member's current life).
+func (g *Gossip) Phi(id string) float64 {
+	if id == g.self {
+		return 0
+	}
+	phi, _, changed := g.health.phi(id, g.health.now())
+	g.pokeIf(changed)
+	return phi
+}
+
+// Healthy reports whether a request should count on member id now: self
+// always; another member when memberlist counts it as live and its phi is
+// at most PhiThreshold. It is the same verdict as Members' State (alive
+// versus suspect, dead or left), for one member and without a copy.
+func (g *Gossip) Healthy(id string) bool {
+	if id == g.self {
+		return true
+	}
+	if g.table.get(id).State != StateAlive {
+		return false
+	}
+	_, suspected, changed := g.health.phi(id, g.health.now())
+	g.pokeIf(changed)
+	return !suspected
+}
+
+// pokeIf schedules OnChange when a read found a member's suspicion changed:
+// whoever first sees a crossing, the heartbeat loop or a reader, OnChange
+// follows, so a view taken in OnChange is never left stale.
+func (g *Gossip) pokeIf(changed bool) {
+	if changed {
+		g.notify.poke()
+	}
+}
 
 // Self returns this node as a member.
 func (g *Gossip) Self() Member { return g.table.get(g.self) }
@@ -148,12 +209,12 @@ func (g *Gossip) meta() meta {
 	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load()}
 }
 
-// delegate adapts Gossip to memberlist.Delegate: it supplies the node meta
-// and exchanges departures in push/pull (leave.go). It sends no messages.
+// delegate adapts Gossip to memberlist.Delegate: it supplies the node meta,
+// exchanges departures in push/pull (leave.go) and receives heartbeats
+// (heartbeat.go).
 type delegate struct{ g *Gossip }
 
 // NodeMeta ignores limit: Config.Validate checked the meta fits in
 // memberlist.MetaMaxSize, the only limit memberlist passes.
 func (d delegate) NodeMeta(limit int) []byte       { return d.g.meta().encode() }
-func (d delegate) NotifyMsg([]byte)                {}
 func (d delegate) GetBroadcasts(int, int) [][]byte { return nil }

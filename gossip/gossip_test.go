@@ -2,12 +2,14 @@ package gossip_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/gossip/phi"
 )
 
 func TestMembersSeeEachOtherAlive(t *testing.T) {
@@ -19,6 +21,10 @@ func TestMembersSeeEachOtherAlive(t *testing.T) {
 			t.Fatalf("%s: members %q, want a b c", g.Self().ID, ids(got))
 		}
 		for i, m := range got {
+			if m.Phi > gossip.DefaultPhiThreshold {
+				t.Errorf("%s sees %s with phi %v", g.Self().ID, m.ID, m.Phi)
+			}
+			m.Phi = 0 // it moves with every heartbeat
 			want := gossip.Member{ID: m.ID, RPCAddr: "rpc-" + m.ID + ":8080",
 				GossipAddr: nodes[i].LocalAddr(), State: gossip.StateAlive}
 			if m != want {
@@ -249,17 +255,23 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("valid config: %v", err)
 	}
 	for name, mutate := range map[string]func(*gossip.Config){
-		"no id":            func(c *gossip.Config) { c.NodeID = "" },
-		"no rpc addr":      func(c *gossip.Config) { c.RPCAddr = "" },
-		"host name":        func(c *gossip.Config) { c.BindAddr = "localhost:7946" },
-		"no port":          func(c *gossip.Config) { c.BindAddr = "127.0.0.1" },
-		"unspecified":      func(c *gossip.Config) { c.BindAddr = "0.0.0.0:7946" },
-		"zero N":           func(c *gossip.Config) { c.Settings.N = 0 },
-		"zero partitions":  func(c *gossip.Config) { c.Settings.Partitions = 0 },
-		"bad seed":         func(c *gossip.Config) { c.Seeds = []string{"no-port"} },
-		"known without id": func(c *gossip.Config) { c.Known = []gossip.Member{{RPCAddr: "x"}} },
-		"negative timeout": func(c *gossip.Config) { c.JoinTimeout = -time.Second },
-		"meta too big":     func(c *gossip.Config) { c.RPCAddr = strings.Repeat("x", 600) },
+		"no id":                       func(c *gossip.Config) { c.NodeID = "" },
+		"no rpc addr":                 func(c *gossip.Config) { c.RPCAddr = "" },
+		"host name":                   func(c *gossip.Config) { c.BindAddr = "localhost:7946" },
+		"no port":                     func(c *gossip.Config) { c.BindAddr = "127.0.0.1" },
+		"unspecified":                 func(c *gossip.Config) { c.BindAddr = "0.0.0.0:7946" },
+		"zero N":                      func(c *gossip.Config) { c.Settings.N = 0 },
+		"zero partitions":             func(c *gossip.Config) { c.Settings.Partitions = 0 },
+		"bad seed":                    func(c *gossip.Config) { c.Seeds = []string{"no-port"} },
+		"known without id":            func(c *gossip.Config) { c.Known = []gossip.Member{{RPCAddr: "x"}} },
+		"negative timeout":            func(c *gossip.Config) { c.JoinTimeout = -time.Second },
+		"meta too big":                func(c *gossip.Config) { c.RPCAddr = strings.Repeat("x", 600) },
+		"negative heartbeat interval": func(c *gossip.Config) { c.HeartbeatInterval = -time.Second },
+		"negative phi threshold":      func(c *gossip.Config) { c.PhiThreshold = -1 },
+		"NaN phi threshold":           func(c *gossip.Config) { c.PhiThreshold = math.NaN() },
+		"unreachable phi threshold":   func(c *gossip.Config) { c.PhiThreshold = phi.MaxPhi },
+		"negative phi window":         func(c *gossip.Config) { c.Phi.WindowSize = -1 },
+		"negative phi pause":          func(c *gossip.Config) { c.Phi.AcceptablePause = -time.Second },
 	} {
 		c := ok
 		mutate(&c)
@@ -276,5 +288,6 @@ func TestZeroDurationsMeanDefaults(t *testing.T) {
 	t.Parallel()
 	cfg := config("a")
 	cfg.JoinTimeout, cfg.JoinBackoff, cfg.JoinBackoffMax = 0, 0, 0
+	cfg.HeartbeatInterval, cfg.PhiThreshold, cfg.Phi, cfg.Now = 0, 0, phi.Config{}, nil
 	start(t, cfg)
 }

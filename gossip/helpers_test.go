@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/gossip/phi"
 )
 
 // settings is what every test cluster runs with.
@@ -41,8 +42,15 @@ func config(id string, seeds ...string) gossip.Config {
 	c.JoinBackoff = 20 * time.Millisecond
 	c.JoinBackoffMax = 100 * time.Millisecond
 	c.Tune = fast
+	c.HeartbeatInterval = 50 * time.Millisecond
+	c.Phi = testPhi
 	return c
 }
+
+// testPhi suspects a peer that heartbeats every 50 ms about 2.1 s after its
+// last heartbeat (50 ms + 1.5 s + 5.2·100 ms): quick for a test, yet far
+// beyond the stalls a busy race-enabled test binary sees.
+var testPhi = phi.Config{MinStdDev: 100 * time.Millisecond, AcceptablePause: 1500 * time.Millisecond}
 
 // start starts a node and closes it when the test ends.
 func start(t *testing.T, cfg gossip.Config) *gossip.Gossip {

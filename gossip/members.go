@@ -12,12 +12,15 @@ import (
 type State string
 
 const (
-	// StateAlive: memberlist counts the member as live.
+	// StateAlive: memberlist counts the member as live, and its phi is at
+	// most Config.PhiThreshold (or no heartbeat from it has arrived yet).
 	StateAlive State = "alive"
-	// StateSuspect is reserved. SWIM's suspect state exists inside
-	// memberlist, but v0.7.0 does not expose it (Node.State is never set on
-	// the nodes it hands out, and no event fires on suspicion), so gossip
-	// reports a suspect member as alive until memberlist declares it dead.
+	// StateSuspect: memberlist counts the member as live, but its phi is
+	// over Config.PhiThreshold: its heartbeats to this node have stopped
+	// for longer than its history makes plausible. This is gossip's own
+	// suspicion, not SWIM's: memberlist v0.7.0 keeps its suspect state to
+	// itself (Node.State is never set on the nodes it hands out, and no
+	// event fires on suspicion).
 	StateSuspect State = "suspect"
 	// StateDead: the member failed, or has not been heard from since this
 	// node started.
@@ -32,13 +35,24 @@ type Member struct {
 	RPCAddr    string // host:port of the node's Connect server
 	GossipAddr string // host:port memberlist listens on
 	State      State
+	// Phi is this node's suspicion of the member (see package phi): 0 for
+	// self and for members it has no heartbeat from; over PhiThreshold the
+	// member is suspect, or already dead or left.
+	Phi float64
 }
 
-// record is what the table keeps per member beyond Member.
+// record is what the table keeps per member beyond Member. Its State is
+// memberlist's view (alive, dead or left) and its Phi is always 0: gossip
+// adds suspicion and phi as it hands members out.
 type record struct {
 	Member
 	boot    uint64 // 0 until heard from in this run
 	leaving bool   // announced a leave in life boot
+	// node is a copy of memberlist's latest Node for the member (without
+	// meta), to address heartbeats. memberlist's own Node values may be
+	// rewritten under its lock when a member comes back at a new address,
+	// so gossip never reads them outside its callbacks.
+	node memberlist.Node
 }
 
 // table is the membership view Members serves. It is fed by memberlist's
@@ -59,6 +73,7 @@ func newTable(self Member, boot uint64, known []Member) *table {
 		if m.State != StateLeft {
 			m.State = StateDead
 		}
+		m.Phi = 0
 		t.records[m.ID] = &record{Member: m}
 	}
 	self.State = StateAlive
@@ -75,6 +90,28 @@ func (t *table) members() []Member {
 	}
 	t.mu.Unlock()
 	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// has reports whether id is a member this node has heard of.
+func (t *table) has(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.records[id]
+	return ok
+}
+
+// liveNodes returns copies of the memberlist nodes of the other members
+// memberlist counts as live.
+func (t *table) liveNodes() []memberlist.Node {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]memberlist.Node, 0, len(t.records))
+	for id, r := range t.records {
+		if id != t.self && r.State == StateAlive && r.node.Name != "" {
+			out = append(out, r.node)
+		}
+	}
 	return out
 }
 
@@ -114,6 +151,8 @@ func (t *table) observe(n *memberlist.Node, alive bool) bool {
 	}
 	r.RPCAddr, r.GossipAddr = m.RPCAddr, n.Address()
 	r.State = r.state(alive)
+	r.node = *n
+	r.node.Addr, r.node.Meta = slices.Clone(n.Addr), nil
 	return r.Member != before
 }
 
@@ -132,6 +171,7 @@ func (r *record) state(alive bool) State {
 // with its node lock held: it must not call back into memberlist.
 type events struct {
 	table  *table
+	health *health
 	notify func()
 }
 
@@ -144,7 +184,11 @@ func (e events) NotifyUpdate(n *memberlist.Node) { e.observe(n, true) }
 func (e events) NotifyLeave(n *memberlist.Node) { e.observe(n, false) }
 
 func (e events) observe(n *memberlist.Node, alive bool) {
-	if e.table.observe(n, alive) {
+	changed := e.table.observe(n, alive)
+	if m, err := decodeMeta(n.Meta); err == nil && n.Name != e.table.self {
+		changed = e.health.restarted(n.Name, m.Boot) || changed
+	}
+	if changed {
 		e.notify()
 	}
 }

@@ -45,6 +45,32 @@ type Config struct {
 	// JoinTimeout is how long start-up keeps retrying the seeds; 0 → 10s.
 	JoinTimeout time.Duration
 
+	// PhiThreshold is the failure detector's suspicion level above which a
+	// peer is routed around; 0 → 8. Lower reroutes sooner after a crash,
+	// higher suspects less often on a loaded machine.
+	PhiThreshold float64
+	// HeartbeatInterval is how often each node sends every peer a
+	// heartbeat for the phi detector; 0 → 1s.
+	HeartbeatInterval time.Duration
+	// ReplicaTimeout bounds one attempt to write to a replica before the
+	// write falls back to a hint; 0 → 1s.
+	ReplicaTimeout time.Duration
+
+	// DisableHintedHandoff turns the sloppy quorum off: writes go to the
+	// preference list only, and a replica that misses one catches up only
+	// through read repair.
+	DisableHintedHandoff bool
+	// HintWindow is how long a hint is kept for an absent replica; 0 → 3h.
+	// Older hints are dropped (and counted): anti-entropy covers them.
+	HintWindow time.Duration
+	// HintBudgetBytes bounds the hints held for one target; 0 → 1 GiB.
+	HintBudgetBytes int64
+	// HandoffRate bounds hint deliveries per second, all targets together;
+	// 0 → 2000. Higher drains faster and costs foreground latency.
+	HandoffRate float64
+	// HandoffConcurrency bounds hint deliveries in flight; 0 → 4.
+	HandoffConcurrency int
+
 	Logger *slog.Logger // nil → discard
 }
 
@@ -58,6 +84,14 @@ func DefaultConfig() Config {
 		MaxSiblings:    DefaultMaxSiblings,
 		RequestTimeout: DefaultRequestTimeout,
 		JoinTimeout:    10 * time.Second,
+
+		PhiThreshold:       8,
+		HeartbeatInterval:  time.Second,
+		ReplicaTimeout:     time.Second,
+		HintWindow:         3 * time.Hour,
+		HintBudgetBytes:    1 << 30,
+		HandoffRate:        2000,
+		HandoffConcurrency: 4,
 	}
 }
 
@@ -71,6 +105,13 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxSiblings, d.MaxSiblings)
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
 	setDefault(&c.JoinTimeout, d.JoinTimeout)
+	setDefault(&c.PhiThreshold, d.PhiThreshold)
+	setDefault(&c.HeartbeatInterval, d.HeartbeatInterval)
+	setDefault(&c.ReplicaTimeout, d.ReplicaTimeout)
+	setDefault(&c.HintWindow, d.HintWindow)
+	setDefault(&c.HintBudgetBytes, d.HintBudgetBytes)
+	setDefault(&c.HandoffRate, d.HandoffRate)
+	setDefault(&c.HandoffConcurrency, d.HandoffConcurrency)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,14 +129,16 @@ func setDefault[T comparable](v *T, def T) {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.ID == "":
-		return fmt.Errorf("%w: --id is required", ErrInvalidConfig)
+	case !validID(c.ID):
+		return fmt.Errorf("%w: --id %q must be 1..64 letters, digits, '.', '_' or '-'", ErrInvalidConfig, c.ID)
 	case c.Dir == "":
 		return fmt.Errorf("%w: --dir is required", ErrInvalidConfig)
 	case c.MaxValueBytes < 0 || c.MaxValueBytes > 64<<20:
 		return fmt.Errorf("%w: max value bytes %d is outside 1..%d", ErrInvalidConfig, c.MaxValueBytes, 64<<20)
 	case c.MaxSiblings < 0:
 		return fmt.Errorf("%w: max siblings %d is negative", ErrInvalidConfig, c.MaxSiblings)
+	case c.PhiThreshold < 0 || c.HandoffRate < 0 || c.HandoffConcurrency < 0 || c.HintBudgetBytes < 0:
+		return fmt.Errorf("%w: phi threshold, handoff rate, handoff concurrency and hint budget must not be negative", ErrInvalidConfig)
 	}
 	for _, a := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--gossip", c.Gossip}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
@@ -107,4 +150,19 @@ func (c Config) Validate() error {
 
 func (c Config) ringConfig() ring.Config {
 	return ring.Config{Partitions: c.Partitions, VNodes: c.VNodes, N: c.N}
+}
+
+// validID keeps node ids printable and free of the 0x00 byte that ends a
+// target id inside hint keys.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		ok := r == '.' || r == '_' || r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/quorum"
-	"github.com/ringkv/ringkv/ring"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -92,11 +91,6 @@ func checkCounters(vv vclock.VV) error {
 	return nil
 }
 
-// prefs returns the preference list of key's partition.
-func (v *view) prefs(key []byte) []string {
-	return v.ring.Preference(v.ring.PartitionOf(ring.KeyHash(key)))
-}
-
 // rpcError converts a library error into a Connect error at the edge.
 func rpcError(err error) error {
 	var ce *connect.Error
@@ -117,6 +111,8 @@ func rpcError(err error) error {
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, ErrClosed):
 		return connect.NewError(connect.CodeUnavailable, err)
+	case errors.Is(err, ErrHintBudget):
+		return connect.NewError(connect.CodeResourceExhausted, err)
 	default:
 		return connect.NewError(connect.CodeInternal, err)
 	}

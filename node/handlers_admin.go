@@ -16,15 +16,28 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 	n := h.n
 	v := n.view.Load()
 	resp := &ringkvv1.StatusResponse{
-		NodeId:     n.cfg.ID,
-		Actor:      fmt.Sprintf("%016x", uint64(n.store.Actor())),
-		N:          uint32(n.cfg.N),
-		Partitions: uint32(n.cfg.Partitions),
+		NodeId:         n.cfg.ID,
+		Actor:          fmt.Sprintf("%016x", uint64(n.store.Actor())),
+		N:              uint32(n.cfg.N),
+		Partitions:     uint32(n.cfg.Partitions),
+		HintsStored:    n.hintsIn.Load(),
+		HintsDelivered: n.handoff.delivered.Load(),
+		HintsDropped:   n.hintsDropped(),
+		ReadRepairs:    n.coord.ReadRepairs(),
+		PhiThreshold:   n.cfg.PhiThreshold,
+		HintedHandoff:  !n.cfg.DisableHintedHandoff,
 	}
+	hints := n.store.HintStats()
 	for _, m := range n.gossip.Members() {
+		h := hints[m.ID]
+		var oldest int64
+		if h.Count > 0 {
+			oldest = h.Oldest.UnixMilli()
+		}
 		resp.Members = append(resp.Members, &ringkvv1.Member{
 			Id: m.ID, Addr: m.RPCAddr, GossipAddr: m.GossipAddr, State: string(m.State),
-			Partitions: uint32(len(v.ring.PartitionsOf(m.ID))),
+			Partitions: uint32(len(v.ring.PartitionsOf(m.ID))), Phi: m.Phi,
+			Hints: uint64(h.Count), HintBytes: uint64(h.Bytes), HintsOldestUnixMs: oldest,
 		})
 	}
 	return connect.NewResponse(resp), nil

@@ -9,7 +9,6 @@ import (
 	"connectrpc.com/connect"
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
-	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/quorum"
 )
 
@@ -21,10 +20,13 @@ func (h kvHandler) Get(ctx context.Context, req *connect.Request[ringkvv1.GetReq
 	if err := n.checkKey(req.Msg.GetKey()); err != nil {
 		return nil, err
 	}
+	if req.Msg.GetLocal() {
+		return n.getLocal(req.Msg.GetKey())
+	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
 	v := n.view.Load()
-	res, err := n.coord.Read(ctx, v.prefs(req.Msg.GetKey()), req.Msg.GetKey(), int(req.Msg.GetR()))
+	res, err := n.coord.Read(ctx, v.walk(req.Msg.GetKey()), req.Msg.GetKey(), int(req.Msg.GetR()))
 	if err != nil {
 		return nil, rpcError(err)
 	}
@@ -57,6 +59,17 @@ func (h kvHandler) Delete(ctx context.Context, req *connect.Request[ringkvv1.Del
 	return connect.NewResponse(&ringkvv1.DeleteResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}), nil
 }
 
+// getLocal reads only this node's replica: no quorum, no repair.
+func (n *Node) getLocal(key []byte) (*connect.Response[ringkvv1.GetResponse], error) {
+	set, err := n.store.Read(key)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&ringkvv1.GetResponse{
+		Found: set.Found(), Values: set.Values(), Context: set.Context().Encode(), Replied: []string{n.cfg.ID},
+	}), nil
+}
+
 // write validates a put or delete, then coordinates it here if this node is
 // a replica of the key, or forwards it once to a replica that is.
 func (n *Node) write(ctx context.Context, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
@@ -69,28 +82,30 @@ func (n *Node) write(ctx context.Context, req *ringkvv1.CoordinateRequest) (*rin
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
 	v := n.view.Load()
-	prefs := v.prefs(req.GetKey())
+	walk := v.walk(req.GetKey())
+	prefs := walk[:min(n.cfg.N, len(walk))]
 	if slices.Contains(prefs, n.cfg.ID) {
-		return n.coordinate(ctx, prefs, req)
+		return n.coordinate(ctx, walk, req)
 	}
-	return n.forward(ctx, v, prefs, req)
+	return n.forward(ctx, prefs, req)
 }
 
-// coordinate runs a write with this node as its coordinator.
-func (n *Node) coordinate(ctx context.Context, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+// coordinate runs a write with this node as its coordinator; walk is the
+// ring order of the key's partition.
+func (n *Node) coordinate(ctx context.Context, walk []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
 	wctx, err := decodeContext(req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	res, err := n.coord.Write(ctx, prefs, quorum.WriteRequest{
+	res, err := n.coord.Write(ctx, walk, quorum.WriteRequest{
 		Key: req.GetKey(), Value: req.GetValue(), Context: wctx, Tombstone: req.GetDelete(), W: int(req.GetW()),
 	})
 	if err != nil {
 		return nil, rpcError(err)
 	}
 	acks := make([]*ringkvv1.Ack, len(res.Acks))
-	for i, id := range res.Acks {
-		acks[i] = &ringkvv1.Ack{Node: id}
+	for i, a := range res.Acks {
+		acks[i] = &ringkvv1.Ack{Node: a.Node, HintFor: a.HintFor}
 	}
 	return &ringkvv1.CoordinateResponse{Context: res.Set.Context().Encode(), Acks: acks}, nil
 }
@@ -98,11 +113,11 @@ func (n *Node) coordinate(ctx context.Context, prefs []string, req *ringkvv1.Coo
 // forward hands a write to the first reachable replica of its key. It tries
 // the next replica only when the request never reached the previous one, so
 // a write is never coordinated twice.
-func (n *Node) forward(ctx context.Context, v *view, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+func (n *Node) forward(ctx context.Context, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
 	var lastErr error
 	for _, id := range prefs {
-		if st := v.state(id); st != gossip.StateAlive {
-			lastErr = fmt.Errorf("replica %s is %s", id, st)
+		if !n.healthy(id) {
+			lastErr = fmt.Errorf("replica %s is suspected or down", id)
 			continue
 		}
 		c, err := n.peers.client(id)

@@ -53,9 +53,31 @@ func (h replicaHandler) Coordinate(ctx context.Context, req *connect.Request[rin
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
-	resp, err := n.coordinate(ctx, n.view.Load().prefs(req.Msg.GetKey()), req.Msg)
+	resp, err := n.coordinate(ctx, n.view.Load().walk(req.Msg.GetKey()), req.Msg)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(resp), nil
+}
+
+// Hint stores a version set here for another replica that missed it.
+func (h replicaHandler) Hint(_ context.Context, req *connect.Request[ringkvv1.HintRequest]) (*connect.Response[ringkvv1.HintResponse], error) {
+	n := h.n
+	if err := n.checkKey(req.Msg.GetKey()); err != nil {
+		return nil, err
+	}
+	if !validID(req.Msg.GetTarget()) {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("hint target %q is not a node id", req.Msg.GetTarget()))
+	}
+	in, err := vclock.Decode(req.Msg.GetSet())
+	if err == nil {
+		err = checkCounters(in.Context())
+	}
+	if err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("hint: %w", err))
+	}
+	if err := n.storeHint(req.Msg.GetTarget(), req.Msg.GetKey(), in); err != nil {
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&ringkvv1.HintResponse{}), nil
 }

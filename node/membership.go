@@ -16,12 +16,11 @@ type view struct {
 	list    []gossip.Member // sorted by id
 }
 
-func (v *view) rpcAddr(id string) (string, bool) {
-	m, ok := v.members[id]
-	return m.RPCAddr, ok && m.RPCAddr != ""
+// walk returns the ring order of key's partition; its first N entries are
+// the key's preference list.
+func (v *view) walk(key []byte) []string {
+	return v.ring.Walk(v.ring.PartitionOf(ring.KeyHash(key)))
 }
-
-func (v *view) state(id string) gossip.State { return v.members[id].State }
 
 // notifyChanged is gossip's OnChange hook: it runs on memberlist's
 // goroutines, so it only signals; watchMembership does the work.
@@ -41,6 +40,9 @@ func (n *Node) watchMembership() {
 			if err := n.refreshView(); err != nil {
 				n.log.Error("membership change", "err", err)
 			}
+			// A peer may have come back: deliver its hints now rather than
+			// at the next tick.
+			n.handoff.trigger()
 		}
 	}
 }
@@ -64,8 +66,26 @@ func (n *Node) refreshView() error {
 	if old == nil || len(old.list) != len(list) {
 		n.log.Info("ring changed", "members", len(ids), "balance", fmt.Sprintf("%.2f", r.Balance()))
 	}
+	if old != nil {
+		n.logStateChanges(old, list)
+	}
 	if err := n.store.SaveMembers(list); err != nil {
 		n.log.Warn("remember members", "err", err)
 	}
 	return nil
+}
+
+// logStateChanges logs every member whose state changed and counts
+// suspicions (alive → suspect), so false suspicions can be measured.
+func (n *Node) logStateChanges(old *view, now []gossip.Member) {
+	for _, m := range now {
+		was, ok := old.members[m.ID]
+		if !ok || was.State == m.State {
+			continue
+		}
+		if was.State == gossip.StateAlive && m.State == gossip.StateSuspect {
+			n.suspicions.Add(1)
+		}
+		n.log.Info("member state changed", "member", m.ID, "from", was.State, "to", m.State, "phi", fmt.Sprintf("%.2f", m.Phi))
+	}
 }

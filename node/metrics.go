@@ -18,7 +18,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(n *Node) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -31,7 +31,24 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 18), // 50µs .. ~6.5s
 		}, []string{"service", "op"}),
 	}
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ringkv", Name: name, Help: help},
+			func() float64 { return float64(f()) })
+	}
 	m.reg.MustRegister(m.requests, m.latency,
+		counter("hints_stored_total", "Hints stored on this node for other replicas.", n.hintsIn.Load),
+		counter("hints_delivered_total", "Hints delivered to their target and deleted.", n.handoff.delivered.Load),
+		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),
+		counter("read_repairs_total", "Replica writes sent by read repair.", n.coord.ReadRepairs),
+		counter("peer_suspicions_total", "Times a peer went from alive to suspected by the phi detector.", n.suspicions.Load),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "hints_pending",
+			Help: "Hints waiting for delivery, all targets."}, func() float64 {
+			var total int64
+			for _, st := range n.store.HintStats() {
+				total += st.Count
+			}
+			return float64(total)
+		}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

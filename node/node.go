@@ -13,9 +13,11 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/memberlist"
+	"golang.org/x/time/rate"
 
 	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/quorum"
+	"github.com/ringkv/ringkv/vclock"
 )
 
 // Deps are the seams a Node is built on. Every field is optional; the zero
@@ -38,6 +40,12 @@ type Node struct {
 	metrics *metrics
 	srv     *http.Server
 	addr    string
+
+	handoff   *handoff
+	hintsIn   atomic.Uint64 // hints stored here
+	hintsDrop atomic.Uint64 // hints refused by the budget
+	// suspicions counts members seen going from alive to suspect.
+	suspicions atomic.Uint64
 
 	changed   chan struct{} // membership changed; capacity 1
 	stop      chan struct{}
@@ -76,10 +84,12 @@ func (n *Node) start(deps Deps) error {
 		}
 	}
 	n.addr = ln.Addr().String()
-	n.metrics = newMetrics()
-	n.peers = newPeers(n.cfg.ID, n.store, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1))
+	n.peers = newPeers(n.cfg.ID, n.store, n.storeHint, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1))
 	n.coord = quorum.New(quorum.Config{Self: n.cfg.ID, N: n.cfg.N, Replicas: n.peers,
-		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout})
+		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout, ReplicaTimeout: n.cfg.ReplicaTimeout,
+		HintedHandoff: !n.cfg.DisableHintedHandoff, Healthy: n.healthy})
+	n.handoff = n.newHandoff()
+	n.metrics = newMetrics(n)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
 	n.loops.Go(func() {
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -95,6 +105,9 @@ func (n *Node) start(deps Deps) error {
 		return err
 	}
 	n.loops.Go(n.watchMembership)
+	hctx, cancel := context.WithCancel(context.Background())
+	n.loops.Go(func() { <-n.stop; cancel() })
+	n.loops.Go(func() { n.handoff.run(hctx) })
 	n.log.Info("node started", "addr", n.addr, "gossip", g.LocalAddr(), "actor", fmt.Sprintf("%016x", uint64(n.store.Actor())))
 	return nil
 }
@@ -107,6 +120,8 @@ func (n *Node) gossipConfig(tune func(*memberlist.Config)) gossip.Config {
 	gc.Seeds = n.cfg.Seeds
 	gc.Settings = gossip.Settings{N: n.cfg.N, Partitions: n.cfg.Partitions}
 	gc.JoinTimeout = n.cfg.JoinTimeout
+	gc.PhiThreshold = n.cfg.PhiThreshold
+	gc.HeartbeatInterval = n.cfg.HeartbeatInterval
 	gc.Logger = n.log.With("component", "gossip")
 	gc.Tune = tune
 	gc.OnChange = n.notifyChanged
@@ -116,6 +131,35 @@ func (n *Node) gossipConfig(tune func(*memberlist.Config)) gossip.Config {
 	}
 	gc.Known = known
 	return gc
+}
+
+// healthy says whether requests should go to node id: this node always,
+// others while gossip finds them alive and the phi detector does not
+// suspect them.
+func (n *Node) healthy(id string) bool {
+	return id == n.cfg.ID || (n.gossip != nil && n.gossip.Healthy(id))
+}
+
+// storeHint keeps a version set here as a hint for target.
+func (n *Node) storeHint(target string, key []byte, set vclock.Set) error {
+	err := n.store.StoreHint(target, key, set, time.Now(), n.cfg.HintBudgetBytes)
+	switch {
+	case err == nil:
+		n.hintsIn.Add(1)
+	case errors.Is(err, ErrHintBudget):
+		n.hintsDrop.Add(1)
+	}
+	return err
+}
+
+func (n *Node) newHandoff() *handoff {
+	return &handoff{
+		store: n.store, send: n.peers.deliverHint, healthy: n.healthy,
+		log:         n.log.With("component", "handoff"),
+		limiter:     rate.NewLimiter(rate.Limit(n.cfg.HandoffRate), max(1, n.cfg.HandoffConcurrency)),
+		concurrency: n.cfg.HandoffConcurrency, window: n.cfg.HintWindow, now: time.Now,
+		kick: make(chan struct{}, 1), backoff: map[string]retryState{},
+	}
 }
 
 // Addr is the address the API listens on.
@@ -172,3 +216,6 @@ func serverProtocols() *http.Protocols {
 	p.SetUnencryptedHTTP2(true)
 	return p
 }
+
+// hintsDropped counts hints refused by the budget or expired by the window.
+func (n *Node) hintsDropped() uint64 { return n.hintsDrop.Load() + n.handoff.dropped.Load() }

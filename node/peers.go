@@ -23,21 +23,31 @@ var errUnknownPeer = errors.New("node: no address known for peer")
 // nodes, and direct Pebble calls for this node. Replica traffic is not
 // compressed: on a LAN gzip costs more CPU than it saves.
 type peers struct {
-	self    string
-	store   *Store
-	http    *http.Client
-	maxRead int
+	self      string
+	store     *Store
+	storeHint func(target string, key []byte, set vclock.Set) error // this node's hint store
+	maxRead   int
+	fg, bulk  peerPool // foreground requests; hint delivery (its own connections)
 
-	mu      sync.Mutex
-	addrs   map[string]string
-	clients map[string]ringkvv1connect.ReplicaServiceClient // by address
+	mu    sync.Mutex
+	addrs map[string]string
 }
 
-func newPeers(self string, store *Store, maxRead int) *peers {
-	tr := &http.Transport{Protocols: new(http.Protocols), MaxIdleConnsPerHost: 4}
+// peerPool is one HTTP/2 client and the replica clients on it, by address.
+type peerPool struct {
+	http    *http.Client
+	clients map[string]ringkvv1connect.ReplicaServiceClient
+}
+
+func newPeerPool() peerPool {
+	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return &peers{self: self, store: store, http: &http.Client{Transport: tr}, maxRead: maxRead,
-		addrs: map[string]string{}, clients: map[string]ringkvv1connect.ReplicaServiceClient{}}
+	return peerPool{http: &http.Client{Transport: tr}, clients: map[string]ringkvv1connect.ReplicaServiceClient{}}
+}
+
+func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int) *peers {
+	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
+		fg: newPeerPool(), bulk: newPeerPool(), addrs: map[string]string{}}
 }
 
 func (p *peers) setAddrs(members map[string]gossip.Member) {
@@ -50,19 +60,23 @@ func (p *peers) setAddrs(members map[string]gossip.Member) {
 	}
 }
 
-// client returns the replica client for node id.
+// client returns the foreground replica client for node id.
 func (p *peers) client(id string) (ringkvv1connect.ReplicaServiceClient, error) {
+	return p.clientIn(&p.fg, id)
+}
+
+func (p *peers) clientIn(pool *peerPool, id string) (ringkvv1connect.ReplicaServiceClient, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr, ok := p.addrs[id]
 	if !ok {
 		return nil, fmt.Errorf("%w %s", errUnknownPeer, id)
 	}
-	c, ok := p.clients[addr]
+	c, ok := pool.clients[addr]
 	if !ok {
-		c = ringkvv1connect.NewReplicaServiceClient(p.http, "http://"+addr,
+		c = ringkvv1connect.NewReplicaServiceClient(pool.http, "http://"+addr,
 			connect.WithAcceptCompression("gzip", nil, nil), connect.WithReadMaxBytes(p.maxRead))
-		p.clients[addr] = c
+		pool.clients[addr] = c
 	}
 	return c, nil
 }
@@ -99,7 +113,37 @@ func (p *peers) Write(ctx context.Context, node string, key, set []byte) error {
 	return err
 }
 
-func (p *peers) close() { p.http.CloseIdleConnections() }
+func (p *peers) Hint(ctx context.Context, node, target string, key, set []byte) error {
+	if node == p.self {
+		s, err := vclock.Decode(set)
+		if err != nil {
+			return err
+		}
+		return p.storeHint(target, key, s)
+	}
+	c, err := p.client(node)
+	if err != nil {
+		return err
+	}
+	_, err = c.Hint(ctx, connect.NewRequest(&ringkvv1.HintRequest{Target: target, Key: key, Set: set}))
+	return err
+}
+
+// deliverHint hands a hinted version set to its target over the bulk
+// connections, so hint traffic never queues in front of foreground writes.
+func (p *peers) deliverHint(ctx context.Context, target string, key, set []byte) error {
+	c, err := p.clientIn(&p.bulk, target)
+	if err != nil {
+		return err
+	}
+	_, err = c.Write(ctx, connect.NewRequest(&ringkvv1.WriteRequest{Key: key, Set: set}))
+	return err
+}
+
+func (p *peers) close() {
+	p.fg.http.CloseIdleConnections()
+	p.bulk.http.CloseIdleConnections()
+}
 
 // isDialError reports whether err means the request never reached the
 // peer, so retrying elsewhere cannot apply it twice.

@@ -22,6 +22,7 @@ import (
 const (
 	prefixData = 'd' // 'd' | xxhash(key) big-endian | key → encoded vclock.Set
 	prefixMeta = 'm' // 'm' | name → node identity and cluster state
+	// prefixHint ('h') is described in hints.go.
 )
 
 var (
@@ -53,6 +54,7 @@ type Store struct {
 	db    *pebble.DB
 	actor vclock.Actor
 	locks keyLocks
+	hints hintBook
 
 	mu     sync.RWMutex // guards closed; writers hold it shared
 	closed bool
@@ -79,7 +81,11 @@ func OpenStore(o StoreOptions) (*Store, error) {
 		return nil, fmt.Errorf("node: open pebble in %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db}
-	if err := s.initIdentity(o.Settings); err != nil {
+	err = s.initIdentity(o.Settings)
+	if err == nil {
+		err = s.loadHintStats()
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

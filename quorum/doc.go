@@ -16,7 +16,15 @@
 //     answer.
 //   - A write that misses W reports how many replicas acknowledged and that
 //     its outcome is indeterminate: it may still become visible.
+//   - W counts distinct nodes that stored the write durably, as a replica
+//     or (sloppy quorum) as a hint for a primary that is suspected or did
+//     not answer; a node holding both its replica and a hint counts once.
+//   - A suspected primary is not contacted. With hinted handoff on, its
+//     write goes to the next healthy node past the preference list as a
+//     hint, or stays with the coordinator as a hint when none is free.
 //   - A read answers once R replicas replied (not-found is a reply) and
-//     returns the sync of what they sent.
+//     returns the sync of what they sent. It then waits a bounded time for
+//     the rest and writes the merge to every replica that was behind
+//     (read repair).
 //   - Every replica call carries the request's deadline.
 package quorum

@@ -18,16 +18,29 @@ var (
 
 // WriteError describes a write that missed its W.
 type WriteError struct {
-	Acks  []string // replicas that acknowledged durably
-	W     int      // acknowledgements required
-	Total int      // replicas contacted
-	Cause error    // the last replica failure or the context's error
+	Acks  []Ack // durable acknowledgements, hints included
+	W     int   // acknowledgements required
+	Total int   // replicas contacted
+	Cause error // the last replica failure or the context's error
 }
 
 func (e *WriteError) Error() string {
+	acked := make([]string, len(e.Acks))
+	for i, a := range e.Acks {
+		acked[i] = a.String()
+	}
 	return fmt.Sprintf("write indeterminate: %d of %d replicas acknowledged (w=%d; acked by %s); "+
 		"the write may still become visible: %v",
-		len(e.Acks), e.Total, e.W, listOrNone(e.Acks), e.Cause)
+		e.Distinct(), e.Total, e.W, listOrNone(acked), e.Cause)
+}
+
+// Distinct is the number of distinct nodes that acknowledged.
+func (e *WriteError) Distinct() int {
+	seen := map[string]bool{}
+	for _, a := range e.Acks {
+		seen[a.Node] = true
+	}
+	return len(seen)
 }
 
 // Is makes errors.Is(err, ErrIndeterminate) hold.

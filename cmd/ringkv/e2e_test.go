@@ -45,9 +45,16 @@ type devCluster struct {
 
 func startDev(t *testing.T, nodes int) *devCluster {
 	t.Helper()
+	return startDevWith(t, nodes)
+}
+
+// startDevWith passes serveFlags to every node (after `--`).
+func startDevWith(t *testing.T, nodes int, serveFlags ...string) *devCluster {
+	t.Helper()
 	d := &devCluster{t: t, dir: t.TempDir(), base: freeBase(t, nodes)}
 	t.Cleanup(func() { d.run("", "dev", "down", "--dir", d.dir) })
-	out, errOut, code := d.run("", "dev", "up", "--nodes", fmt.Sprint(nodes), "--dir", d.dir, "--base-port", fmt.Sprint(d.base))
+	args := []string{"dev", "up", "--nodes", fmt.Sprint(nodes), "--dir", d.dir, "--base-port", fmt.Sprint(d.base), "--"}
+	out, errOut, code := d.run("", append(args, serveFlags...)...)
 	if code != 0 {
 		t.Fatalf("dev up: exit %d\n%s\n%s\n%s", code, out, errOut, d.logs())
 	}

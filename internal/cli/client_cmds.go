@@ -63,7 +63,7 @@ func encodeCtx(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func newGet(stdio IO) *cobra.Command {
 	var f clientFlags
 	var r int
-	var contextOnly bool
+	var contextOnly, local bool
 	cmd := &cobra.Command{
 		Use:   "get KEY",
 		Short: "Read a key: every sibling value, one per line",
@@ -72,7 +72,11 @@ causal context on stderr; pass that context to the next put or del of the key.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				res, err := c.Get(ctx, []byte(args[0]), r)
+				get := c.Get
+				if local {
+					get = func(ctx context.Context, key []byte, _ int) (client.GetResult, error) { return c.GetLocal(ctx, key) }
+				}
+				res, err := get(ctx, []byte(args[0]), r)
 				if err != nil {
 					return err
 				}
@@ -83,6 +87,7 @@ causal context on stderr; pass that context to the next put or del of the key.`,
 	f.register(cmd)
 	cmd.Flags().IntVar(&r, "r", 0, "replicas that must reply, 1..N (default: quorum, N/2+1)")
 	cmd.Flags().BoolVar(&contextOnly, "context-only", false, "print only the context (for scripts)")
+	cmd.Flags().BoolVar(&local, "local", false, "read only the receiving node's own replica: no quorum, no read repair")
 	return cmd
 }
 
@@ -122,20 +127,33 @@ func printGet(stdio IO, asJSON, contextOnly bool, key string, res client.GetResu
 	return nil
 }
 
+type hintJSON struct {
+	Node string `json:"node"`
+	For  string `json:"for"`
+}
+
 type writeJSON struct {
-	Context string   `json:"context"`
-	Acks    []string `json:"acks"`
+	Context string     `json:"context"`
+	Acks    []string   `json:"acks"`  // replicas that stored the write
+	Hints   []hintJSON `json:"hints"` // nodes that stored it as a hint for a replica
 }
 
 func printWrite(stdio IO, asJSON bool, res client.WriteResult) error {
-	acks := make([]string, len(res.Acks))
+	out := writeJSON{Context: encodeCtx(res.Context), Acks: []string{}, Hints: []hintJSON{}}
+	described := make([]string, len(res.Acks))
 	for i, a := range res.Acks {
-		acks[i] = a.Node
+		described[i] = a.Node
+		if a.HintFor == "" {
+			out.Acks = append(out.Acks, a.Node)
+			continue
+		}
+		out.Hints = append(out.Hints, hintJSON{Node: a.Node, For: a.HintFor})
+		described[i] = fmt.Sprintf("%s (hint for %s)", a.Node, a.HintFor)
 	}
 	if asJSON {
-		return printJSON(stdio.Out, writeJSON{Context: encodeCtx(res.Context), Acks: acks})
+		return printJSON(stdio.Out, out)
 	}
-	_, err := fmt.Fprintf(stdio.Out, "ok: acknowledged by %s\ncontext: %s\n", strings.Join(acks, ", "), encodeCtx(res.Context))
+	_, err := fmt.Fprintf(stdio.Out, "ok: acknowledged by %s\ncontext: %s\n", strings.Join(described, ", "), out.Context)
 	return err
 }
 

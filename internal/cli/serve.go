@@ -19,6 +19,7 @@ func newServe(stdio IO) *cobra.Command {
 	var seeds string
 	var logLevel slog.Level
 	var shutdownTimeout time.Duration
+	var handoff bool
 	cmd := &cobra.Command{
 		Use:   "serve --id ID --dir DIR --listen HOST:PORT --gossip HOST:PORT [--seeds HOST:PORT,...]",
 		Short: "Run a node",
@@ -28,6 +29,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Seeds = splitList(seeds)
+			cfg.DisableHintedHandoff = !handoff
 			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
 			return serve(cmd.Context(), cfg, shutdownTimeout)
 		},
@@ -45,6 +47,14 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline for requests that arrive without one")
 	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background)")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for in-flight requests")
+	fl.Float64Var(&cfg.PhiThreshold, "phi-threshold", cfg.PhiThreshold, "failure detector suspicion above which a peer is routed around")
+	fl.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often every peer is sent a heartbeat for the phi detector")
+	fl.DurationVar(&cfg.ReplicaTimeout, "replica-timeout", cfg.ReplicaTimeout, "how long one replica write may take before it falls back to a hint")
+	fl.BoolVar(&handoff, "hinted-handoff", true, "sloppy quorum: store writes for unreachable replicas as hints on other nodes and deliver them later")
+	fl.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints older than this are dropped (anti-entropy covers them)")
+	fl.Int64Var(&cfg.HintBudgetBytes, "hint-budget-bytes", cfg.HintBudgetBytes, "most bytes of hints kept for one target; further hints are dropped")
+	fl.Float64Var(&cfg.HandoffRate, "handoff-rate", cfg.HandoffRate, "most hints delivered per second")
+	fl.IntVar(&cfg.HandoffConcurrency, "handoff-concurrency", cfg.HandoffConcurrency, "most hint deliveries in flight")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	return cmd
 }

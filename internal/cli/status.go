@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,20 +13,34 @@ import (
 	"github.com/ringkv/ringkv/client"
 )
 
+type hintsJSON struct {
+	Count  uint64 `json:"count"`
+	Bytes  uint64 `json:"bytes"`
+	Oldest string `json:"oldest,omitempty"` // RFC 3339, when the oldest waiting hint was stored
+}
+
 type memberJSON struct {
-	ID         string `json:"id"`
-	Addr       string `json:"addr"`
-	GossipAddr string `json:"gossip_addr"`
-	State      string `json:"state"`
-	Partitions uint32 `json:"partitions"`
+	ID         string    `json:"id"`
+	Addr       string    `json:"addr"`
+	GossipAddr string    `json:"gossip_addr"`
+	State      string    `json:"state"`
+	Phi        float64   `json:"phi"`
+	Partitions uint32    `json:"partitions"`
+	Hints      hintsJSON `json:"hints"` // held on this node for the member
 }
 
 type statusJSON struct {
-	Node       string       `json:"node"`
-	Actor      string       `json:"actor"`
-	N          uint32       `json:"n"`
-	Partitions uint32       `json:"partitions"`
-	Members    []memberJSON `json:"members"`
+	Node           string       `json:"node"`
+	Actor          string       `json:"actor"`
+	N              uint32       `json:"n"`
+	Partitions     uint32       `json:"partitions"`
+	PhiThreshold   float64      `json:"phi_threshold"`
+	HintedHandoff  bool         `json:"hinted_handoff"`
+	HintsStored    uint64       `json:"hints_stored"`
+	HintsDelivered uint64       `json:"hints_delivered"`
+	HintsDropped   uint64       `json:"hints_dropped"`
+	ReadRepairs    uint64       `json:"read_repairs"`
+	Members        []memberJSON `json:"members"`
 }
 
 func newStatus(stdio IO) *cobra.Command {
@@ -52,20 +68,60 @@ func newStatus(stdio IO) *cobra.Command {
 
 func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 	out := statusJSON{Node: st.GetNodeId(), Actor: st.GetActor(), N: st.GetN(), Partitions: st.GetPartitions(),
-		Members: []memberJSON{}}
+		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
+		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
+		ReadRepairs: st.GetReadRepairs(), Members: []memberJSON{}}
 	for _, m := range st.GetMembers() {
+		h := hintsJSON{Count: m.GetHints(), Bytes: m.GetHintBytes()}
+		if ms := m.GetHintsOldestUnixMs(); ms > 0 {
+			h.Oldest = time.UnixMilli(ms).UTC().Format(time.RFC3339)
+		}
 		out.Members = append(out.Members, memberJSON{ID: m.GetId(), Addr: m.GetAddr(), GossipAddr: m.GetGossipAddr(),
-			State: m.GetState(), Partitions: m.GetPartitions()})
+			State: m.GetState(), Phi: round2(m.GetPhi()), Partitions: m.GetPartitions(), Hints: h})
 	}
 	return out
 }
 
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
 func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
-	fmt.Fprintf(stdio.Out, "node %s (actor %s), n=%d, partitions=%d\n\n", st.GetNodeId(), st.GetActor(), st.GetN(), st.GetPartitions())
+	fmt.Fprintf(stdio.Out, "node %s (actor %s), n=%d, partitions=%d, phi threshold %g, hinted handoff %s\n",
+		st.GetNodeId(), st.GetActor(), st.GetN(), st.GetPartitions(), st.GetPhiThreshold(), onOff(st.GetHintedHandoff()))
+	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n\n",
+		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tADDR\tGOSSIP\tPARTITIONS")
+	fmt.Fprintln(tw, "ID\tSTATE\tPHI\tADDR\tGOSSIP\tPARTITIONS\tHINTS WAITING")
 	for _, m := range st.GetMembers() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", m.GetId(), m.GetState(), m.GetAddr(), m.GetGossipAddr(), m.GetPartitions())
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%s\t%d\t%s\n", m.GetId(), m.GetState(), m.GetPhi(), m.GetAddr(),
+			m.GetGossipAddr(), m.GetPartitions(), describeHints(m))
 	}
 	return tw.Flush()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// describeHints says "-" or e.g. "500 (61 KiB, oldest 12s ago)".
+func describeHints(m *ringkvv1.Member) string {
+	if m.GetHints() == 0 {
+		return "-"
+	}
+	age := time.Since(time.UnixMilli(m.GetHintsOldestUnixMs())).Round(time.Second)
+	return fmt.Sprintf("%d (%s, oldest %s ago)", m.GetHints(), humanBytes(m.GetHintBytes()), age)
+}
+
+func humanBytes(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
 }

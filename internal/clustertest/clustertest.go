@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+
 	"github.com/ringkv/ringkv/client"
 	"github.com/ringkv/ringkv/node"
 )
@@ -54,6 +56,10 @@ func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 			Seeds:       append([]string(nil), seeds...),
 			N:           min(3, n),
 			JoinTimeout: 5 * time.Second,
+			// Fast heartbeats: the phi detector learns the interval, so
+			// suspicion comes within a fraction of a second of a stop.
+			HeartbeatInterval: 50 * time.Millisecond,
+			HintWindow:        time.Hour,
 		}
 		for _, o := range opts {
 			o(&cfg)
@@ -172,6 +178,48 @@ func (c *Cluster) seesAllAlive(m *member) bool {
 		}
 	}
 	return alive == len(c.nodes)
+}
+
+// State is member's state as node observer reports it ("" if unknown).
+func (c *Cluster) State(observer, member string) string {
+	st := c.status(observer)
+	for _, m := range st.GetMembers() {
+		if m.GetId() == member {
+			return m.GetState()
+		}
+	}
+	return ""
+}
+
+// HintsFor is how many hints node holder keeps for target.
+func (c *Cluster) HintsFor(holder, target string) uint64 {
+	for _, m := range c.status(holder).GetMembers() {
+		if m.GetId() == target {
+			return m.GetHints()
+		}
+	}
+	return 0
+}
+
+func (c *Cluster) status(id string) *ringkvv1.StatusResponse {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.Client(id).Status(ctx)
+	if err != nil {
+		c.t.Fatalf("status of %s: %v", id, err)
+	}
+	return st
+}
+
+// WaitUnhealthy waits until observer no longer routes to member: suspected
+// by phi, or dead or left to gossip.
+func (c *Cluster) WaitUnhealthy(observer, member string) {
+	c.t.Helper()
+	c.Eventually(10*time.Second, observer+" suspects "+member, func() bool {
+		st := c.State(observer, member)
+		return st == "suspect" || st == "dead" || st == "left"
+	})
 }
 
 // Eventually polls cond until it holds or the deadline passes.

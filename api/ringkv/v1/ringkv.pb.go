@@ -29,7 +29,9 @@ type GetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Key   []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// r is how many replicas must reply; 0 means the default quorum (n/2+1).
-	R             uint32 `protobuf:"varint,2,opt,name=r,proto3" json:"r,omitempty"`
+	R uint32 `protobuf:"varint,2,opt,name=r,proto3" json:"r,omitempty"`
+	// local reads only the receiving node's own replica: no quorum, no repair.
+	Local         bool `protobuf:"varint,3,opt,name=local,proto3" json:"local,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -76,6 +78,13 @@ func (x *GetRequest) GetR() uint32 {
 		return x.R
 	}
 	return 0
+}
+
+func (x *GetRequest) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
 }
 
 type GetResponse struct {
@@ -480,11 +489,18 @@ type StatusResponse struct {
 	// node_id is the id of the node that answered.
 	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	// actor is the node's current incarnation id (hex), minted with its data directory.
-	Actor         string    `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	N             uint32    `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
-	Partitions    uint32    `protobuf:"varint,4,opt,name=partitions,proto3" json:"partitions,omitempty"`
-	Members       []*Member `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
-	KeysEstimate  uint64    `protobuf:"varint,6,opt,name=keys_estimate,json=keysEstimate,proto3" json:"keys_estimate,omitempty"`
+	Actor      string    `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	N          uint32    `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	Partitions uint32    `protobuf:"varint,4,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Members    []*Member `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	// Hinted handoff totals on this node since it started.
+	HintsStored    uint64 `protobuf:"varint,6,opt,name=hints_stored,json=hintsStored,proto3" json:"hints_stored,omitempty"`
+	HintsDelivered uint64 `protobuf:"varint,7,opt,name=hints_delivered,json=hintsDelivered,proto3" json:"hints_delivered,omitempty"`
+	HintsDropped   uint64 `protobuf:"varint,8,opt,name=hints_dropped,json=hintsDropped,proto3" json:"hints_dropped,omitempty"`
+	// read_repairs counts replica writes sent by read repair since start.
+	ReadRepairs   uint64  `protobuf:"varint,9,opt,name=read_repairs,json=readRepairs,proto3" json:"read_repairs,omitempty"`
+	PhiThreshold  float64 `protobuf:"fixed64,10,opt,name=phi_threshold,json=phiThreshold,proto3" json:"phi_threshold,omitempty"`
+	HintedHandoff bool    `protobuf:"varint,11,opt,name=hinted_handoff,json=hintedHandoff,proto3" json:"hinted_handoff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -554,11 +570,46 @@ func (x *StatusResponse) GetMembers() []*Member {
 	return nil
 }
 
-func (x *StatusResponse) GetKeysEstimate() uint64 {
+func (x *StatusResponse) GetHintsStored() uint64 {
 	if x != nil {
-		return x.KeysEstimate
+		return x.HintsStored
 	}
 	return 0
+}
+
+func (x *StatusResponse) GetHintsDelivered() uint64 {
+	if x != nil {
+		return x.HintsDelivered
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetHintsDropped() uint64 {
+	if x != nil {
+		return x.HintsDropped
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetReadRepairs() uint64 {
+	if x != nil {
+		return x.ReadRepairs
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetPhiThreshold() float64 {
+	if x != nil {
+		return x.PhiThreshold
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetHintedHandoff() bool {
+	if x != nil {
+		return x.HintedHandoff
+	}
+	return false
 }
 
 type Member struct {
@@ -569,9 +620,16 @@ type Member struct {
 	// state is alive, suspect, dead or left.
 	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
 	// partitions is how many partitions' preference lists include this member.
-	Partitions    uint32 `protobuf:"varint,5,opt,name=partitions,proto3" json:"partitions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Partitions uint32 `protobuf:"varint,5,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// phi is the accrual failure detector's suspicion of this member (0 for self).
+	Phi float64 `protobuf:"fixed64,6,opt,name=phi,proto3" json:"phi,omitempty"`
+	// Hints this node holds for this member, waiting for delivery.
+	Hints     uint64 `protobuf:"varint,7,opt,name=hints,proto3" json:"hints,omitempty"`
+	HintBytes uint64 `protobuf:"varint,8,opt,name=hint_bytes,json=hintBytes,proto3" json:"hint_bytes,omitempty"`
+	// hints_oldest_unix_ms is when the oldest waiting hint was stored (0: none).
+	HintsOldestUnixMs int64 `protobuf:"varint,9,opt,name=hints_oldest_unix_ms,json=hintsOldestUnixMs,proto3" json:"hints_oldest_unix_ms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -639,6 +697,130 @@ func (x *Member) GetPartitions() uint32 {
 	return 0
 }
 
+func (x *Member) GetPhi() float64 {
+	if x != nil {
+		return x.Phi
+	}
+	return 0
+}
+
+func (x *Member) GetHints() uint64 {
+	if x != nil {
+		return x.Hints
+	}
+	return 0
+}
+
+func (x *Member) GetHintBytes() uint64 {
+	if x != nil {
+		return x.HintBytes
+	}
+	return 0
+}
+
+func (x *Member) GetHintsOldestUnixMs() int64 {
+	if x != nil {
+		return x.HintsOldestUnixMs
+	}
+	return 0
+}
+
+type HintRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Set           []byte                 `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HintRequest) Reset() {
+	*x = HintRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HintRequest) ProtoMessage() {}
+
+func (x *HintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HintRequest.ProtoReflect.Descriptor instead.
+func (*HintRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HintRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *HintRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *HintRequest) GetSet() []byte {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type HintResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HintResponse) Reset() {
+	*x = HintResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HintResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HintResponse) ProtoMessage() {}
+
+func (x *HintResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HintResponse.ProtoReflect.Descriptor instead.
+func (*HintResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
+}
+
 type ReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -648,7 +830,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +842,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +855,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -692,7 +874,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +886,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +899,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -737,7 +919,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +931,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +944,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -787,7 +969,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +981,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +994,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 type CoordinateRequest struct {
@@ -828,7 +1010,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +1022,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +1035,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -901,7 +1083,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1095,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1108,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -947,11 +1129,12 @@ var File_ringkv_v1_ringkv_proto protoreflect.FileDescriptor
 
 const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\n" +
-	"\x16ringkv/v1/ringkv.proto\x12\tringkv.v1\",\n" +
+	"\x16ringkv/v1/ringkv.proto\x12\tringkv.v1\"B\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\f\n" +
-	"\x01r\x18\x02 \x01(\rR\x01r\"o\n" +
+	"\x01r\x18\x02 \x01(\rR\x01r\x12\x14\n" +
+	"\x05local\x18\x03 \x01(\bR\x05local\"o\n" +
 	"\vGetResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\x12\x18\n" +
@@ -976,7 +1159,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\xbf\x01\n" +
+	"\rStatusRequest\"\xfa\x02\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -984,8 +1167,14 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x04 \x01(\rR\n" +
 	"partitions\x12+\n" +
-	"\amembers\x18\x05 \x03(\v2\x11.ringkv.v1.MemberR\amembers\x12#\n" +
-	"\rkeys_estimate\x18\x06 \x01(\x04R\fkeysEstimate\"\x83\x01\n" +
+	"\amembers\x18\x05 \x03(\v2\x11.ringkv.v1.MemberR\amembers\x12!\n" +
+	"\fhints_stored\x18\x06 \x01(\x04R\vhintsStored\x12'\n" +
+	"\x0fhints_delivered\x18\a \x01(\x04R\x0ehintsDelivered\x12#\n" +
+	"\rhints_dropped\x18\b \x01(\x04R\fhintsDropped\x12!\n" +
+	"\fread_repairs\x18\t \x01(\x04R\vreadRepairs\x12#\n" +
+	"\rphi_threshold\x18\n" +
+	" \x01(\x01R\fphiThreshold\x12%\n" +
+	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\"\xfb\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x1f\n" +
@@ -994,7 +1183,17 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x05 \x01(\rR\n" +
-	"partitions\"\x1f\n" +
+	"partitions\x12\x10\n" +
+	"\x03phi\x18\x06 \x01(\x01R\x03phi\x12\x14\n" +
+	"\x05hints\x18\a \x01(\x04R\x05hints\x12\x1d\n" +
+	"\n" +
+	"hint_bytes\x18\b \x01(\x04R\thintBytes\x12/\n" +
+	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\"I\n" +
+	"\vHintRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
+	"\x03set\x18\x03 \x01(\fR\x03set\"\x0e\n" +
+	"\fHintResponse\"\x1f\n" +
 	"\vReadRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\" \n" +
 	"\fReadResponse\x12\x10\n" +
@@ -1017,12 +1216,13 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse2R\n" +
 	"\fAdminService\x12B\n" +
-	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\xd5\x01\n" +
+	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x8e\x02\n" +
 	"\x0eReplicaService\x12<\n" +
 	"\x04Read\x12\x16.ringkv.v1.ReadRequest\x1a\x17.ringkv.v1.ReadResponse\"\x03\x90\x02\x01\x12:\n" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
 	"\n" +
-	"Coordinate\x12\x1c.ringkv.v1.CoordinateRequest\x1a\x1d.ringkv.v1.CoordinateResponseB1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
+	"Coordinate\x12\x1c.ringkv.v1.CoordinateRequest\x1a\x1d.ringkv.v1.CoordinateResponse\x127\n" +
+	"\x04Hint\x12\x16.ringkv.v1.HintRequest\x1a\x17.ringkv.v1.HintResponseB1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
 
 var (
 	file_ringkv_v1_ringkv_proto_rawDescOnce sync.Once
@@ -1036,7 +1236,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 	return file_ringkv_v1_ringkv_proto_rawDescData
 }
 
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*GetRequest)(nil),         // 0: ringkv.v1.GetRequest
 	(*GetResponse)(nil),        // 1: ringkv.v1.GetResponse
@@ -1048,12 +1248,14 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*StatusRequest)(nil),      // 7: ringkv.v1.StatusRequest
 	(*StatusResponse)(nil),     // 8: ringkv.v1.StatusResponse
 	(*Member)(nil),             // 9: ringkv.v1.Member
-	(*ReadRequest)(nil),        // 10: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 11: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 12: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 13: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 14: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 15: ringkv.v1.CoordinateResponse
+	(*HintRequest)(nil),        // 10: ringkv.v1.HintRequest
+	(*HintResponse)(nil),       // 11: ringkv.v1.HintResponse
+	(*ReadRequest)(nil),        // 12: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 13: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 14: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 15: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 16: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 17: ringkv.v1.CoordinateResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	3,  // 0: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
@@ -1064,18 +1266,20 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 5: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
 	5,  // 6: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
 	7,  // 7: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	10, // 8: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	12, // 9: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	14, // 10: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	1,  // 11: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	4,  // 12: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	6,  // 13: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	8,  // 14: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	11, // 15: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	13, // 16: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	15, // 17: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	11, // [11:18] is the sub-list for method output_type
-	4,  // [4:11] is the sub-list for method input_type
+	12, // 8: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	14, // 9: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	16, // 10: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	10, // 11: ringkv.v1.ReplicaService.Hint:input_type -> ringkv.v1.HintRequest
+	1,  // 12: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	4,  // 13: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	6,  // 14: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	8,  // 15: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	13, // 16: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	15, // 17: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	17, // 18: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	11, // 19: ringkv.v1.ReplicaService.Hint:output_type -> ringkv.v1.HintResponse
+	12, // [12:20] is the sub-list for method output_type
+	4,  // [4:12] is the sub-list for method input_type
 	4,  // [4:4] is the sub-list for extension type_name
 	4,  // [4:4] is the sub-list for extension extendee
 	0,  // [0:4] is the sub-list for field type_name
@@ -1092,7 +1296,7 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

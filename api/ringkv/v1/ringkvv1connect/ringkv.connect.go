@@ -55,6 +55,8 @@ const (
 	// ReplicaServiceCoordinateProcedure is the fully-qualified name of the ReplicaService's Coordinate
 	// RPC.
 	ReplicaServiceCoordinateProcedure = "/ringkv.v1.ReplicaService/Coordinate"
+	// ReplicaServiceHintProcedure is the fully-qualified name of the ReplicaService's Hint RPC.
+	ReplicaServiceHintProcedure = "/ringkv.v1.ReplicaService/Hint"
 )
 
 // KVServiceClient is a client for the ringkv.v1.KVService service.
@@ -271,6 +273,9 @@ type ReplicaServiceClient interface {
 	// Coordinate runs a forwarded Put or Delete on a replica of the key. The
 	// receiver coordinates it itself; it never forwards again.
 	Coordinate(context.Context, *connect.Request[v1.CoordinateRequest]) (*connect.Response[v1.CoordinateResponse], error)
+	// Hint stores an encoded version set durably as a hint for another
+	// replica (target), to be handed off when the target is healthy again.
+	Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error)
 }
 
 // NewReplicaServiceClient constructs a client for the ringkv.v1.ReplicaService service. By default,
@@ -303,6 +308,12 @@ func NewReplicaServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(replicaServiceMethods.ByName("Coordinate")),
 			connect.WithClientOptions(opts...),
 		),
+		hint: connect.NewClient[v1.HintRequest, v1.HintResponse](
+			httpClient,
+			baseURL+ReplicaServiceHintProcedure,
+			connect.WithSchema(replicaServiceMethods.ByName("Hint")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -311,6 +322,7 @@ type replicaServiceClient struct {
 	read       *connect.Client[v1.ReadRequest, v1.ReadResponse]
 	write      *connect.Client[v1.WriteRequest, v1.WriteResponse]
 	coordinate *connect.Client[v1.CoordinateRequest, v1.CoordinateResponse]
+	hint       *connect.Client[v1.HintRequest, v1.HintResponse]
 }
 
 // Read calls ringkv.v1.ReplicaService.Read.
@@ -328,6 +340,11 @@ func (c *replicaServiceClient) Coordinate(ctx context.Context, req *connect.Requ
 	return c.coordinate.CallUnary(ctx, req)
 }
 
+// Hint calls ringkv.v1.ReplicaService.Hint.
+func (c *replicaServiceClient) Hint(ctx context.Context, req *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error) {
+	return c.hint.CallUnary(ctx, req)
+}
+
 // ReplicaServiceHandler is an implementation of the ringkv.v1.ReplicaService service.
 type ReplicaServiceHandler interface {
 	// Read returns the replica's encoded version set for a key (empty: none).
@@ -338,6 +355,9 @@ type ReplicaServiceHandler interface {
 	// Coordinate runs a forwarded Put or Delete on a replica of the key. The
 	// receiver coordinates it itself; it never forwards again.
 	Coordinate(context.Context, *connect.Request[v1.CoordinateRequest]) (*connect.Response[v1.CoordinateResponse], error)
+	// Hint stores an encoded version set durably as a hint for another
+	// replica (target), to be handed off when the target is healthy again.
+	Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error)
 }
 
 // NewReplicaServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -366,6 +386,12 @@ func NewReplicaServiceHandler(svc ReplicaServiceHandler, opts ...connect.Handler
 		connect.WithSchema(replicaServiceMethods.ByName("Coordinate")),
 		connect.WithHandlerOptions(opts...),
 	)
+	replicaServiceHintHandler := connect.NewUnaryHandler(
+		ReplicaServiceHintProcedure,
+		svc.Hint,
+		connect.WithSchema(replicaServiceMethods.ByName("Hint")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/ringkv.v1.ReplicaService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReplicaServiceReadProcedure:
@@ -374,6 +400,8 @@ func NewReplicaServiceHandler(svc ReplicaServiceHandler, opts ...connect.Handler
 			replicaServiceWriteHandler.ServeHTTP(w, r)
 		case ReplicaServiceCoordinateProcedure:
 			replicaServiceCoordinateHandler.ServeHTTP(w, r)
+		case ReplicaServiceHintProcedure:
+			replicaServiceHintHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -393,4 +421,8 @@ func (UnimplementedReplicaServiceHandler) Write(context.Context, *connect.Reques
 
 func (UnimplementedReplicaServiceHandler) Coordinate(context.Context, *connect.Request[v1.CoordinateRequest]) (*connect.Response[v1.CoordinateResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Coordinate is not implemented"))
+}
+
+func (UnimplementedReplicaServiceHandler) Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Hint is not implemented"))
 }

@@ -1,0 +1,148 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// handoff delivers hints to their targets once the failure detector finds
+// them healthy again: paced by a rate limit and a bound on concurrent
+// sends so a returning node is not flooded, retried with exponential
+// backoff and full jitter, and deleted only after the target acknowledged
+// durably. Hints past the window are dropped and counted; anti-entropy
+// covers them later.
+type handoff struct {
+	store       *Store
+	send        func(ctx context.Context, target string, key, set []byte) error
+	healthy     func(id string) bool
+	log         *slog.Logger
+	limiter     *rate.Limiter
+	concurrency int
+	window      time.Duration
+	now         func() time.Time
+
+	kick      chan struct{} // capacity 1
+	backoff   map[string]retryState
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+type retryState struct {
+	attempts int
+	next     time.Time
+}
+
+// Backoff bounds for a target whose deliveries fail.
+const (
+	handoffBackoffBase = 500 * time.Millisecond
+	handoffBackoffMax  = 30 * time.Second
+	handoffTick        = time.Second
+)
+
+// trigger asks for a delivery round soon (a target may have recovered).
+func (h *handoff) trigger() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until ctx ends: a round at every tick and whenever
+// membership changes.
+func (h *handoff) run(ctx context.Context) {
+	t := time.NewTicker(handoffTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-h.kick:
+		}
+		h.round(ctx)
+	}
+}
+
+// round visits every target holding hints that is healthy and not backing off.
+func (h *handoff) round(ctx context.Context) {
+	stats := h.store.HintStats()
+	targets := make([]string, 0, len(stats))
+	for t := range stats {
+		targets = append(targets, t)
+	}
+	slices.Sort(targets)
+	for _, target := range targets {
+		if ctx.Err() != nil {
+			return
+		}
+		if !h.healthy(target) || h.now().Before(h.backoff[target].next) {
+			continue
+		}
+		if h.deliver(ctx, target) {
+			delete(h.backoff, target)
+			continue
+		}
+		h.backOff(target)
+	}
+}
+
+// backOff schedules the next attempt for target with full jitter.
+func (h *handoff) backOff(target string) {
+	st := h.backoff[target]
+	st.attempts++
+	ceil := min(handoffBackoffMax, handoffBackoffBase<<min(st.attempts, 16))
+	st.next = h.now().Add(time.Duration(rand.Int64N(int64(ceil) + 1)))
+	h.backoff[target] = st
+	h.log.Debug("hint delivery failed; backing off", "target", target, "attempts", st.attempts, "until", st.next)
+}
+
+// deliver sends every hint held for target; it stops at the first failure
+// and reports whether the pass completed.
+func (h *handoff) deliver(ctx context.Context, target string) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, h.concurrency)
+	err := h.store.ScanHints(target, func(hint Hint) bool {
+		if h.now().Sub(hint.Created) > h.window {
+			if ok, _ := h.store.DeleteHintIf(hint); ok {
+				h.dropped.Add(1)
+			}
+			return true
+		}
+		if h.limiter.Wait(ctx) != nil {
+			return false
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if !h.deliverOne(ctx, hint) {
+				failed.Store(true)
+				cancel()
+			}
+		})
+		return !failed.Load()
+	})
+	wg.Wait()
+	return err == nil && !failed.Load() && ctx.Err() == nil
+}
+
+func (h *handoff) deliverOne(ctx context.Context, hint Hint) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := h.send(ctx, hint.Target, hint.Key, hint.raw[8:]); err != nil {
+		return false
+	}
+	if ok, err := h.store.DeleteHintIf(hint); err == nil && ok {
+		h.delivered.Add(1)
+	}
+	return true
+}

@@ -1,0 +1,226 @@
+package node
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/ringkv/ringkv/vclock"
+)
+
+// Hints live beside the data in the same Pebble database:
+//
+//	'h' | target id | 0x00 | data key  →  created (8 bytes, unix ns, big-endian) | encoded vclock.Set
+//
+// One hint per (target, key): a later hint for the same pair is synced into
+// it and keeps the earlier creation time, so the hint window counts from
+// the first write the target missed.
+const prefixHint = 'h'
+
+var (
+	// ErrHintBudget refuses a hint that would take a target's hints over
+	// the byte budget.
+	ErrHintBudget = errors.New("node: hint budget for the target is exhausted")
+	errBadHint    = errors.New("node: malformed hint")
+)
+
+// HintStats describes the hints held for one target.
+type HintStats struct {
+	Count  int64
+	Bytes  int64
+	Oldest time.Time // zero when Count is 0; may be older than the oldest left after partial delivery
+}
+
+func hintPrefix(target string) []byte {
+	p := make([]byte, 0, len(target)+2)
+	p = append(p, prefixHint)
+	p = append(p, target...)
+	return append(p, 0)
+}
+
+func hintKey(target string, key []byte) []byte {
+	return append(hintPrefix(target), dataKey(key)...)
+}
+
+// hintUserKey returns the client key inside a hint key for target.
+func hintUserKey(target string, hk []byte) []byte {
+	return hk[len(hintPrefix(target))+9:]
+}
+
+func encodeHint(created time.Time, set vclock.Set) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(created.UnixNano()))
+	return set.AppendEncode(b)
+}
+
+func decodeHint(raw []byte) (time.Time, vclock.Set, error) {
+	if len(raw) < 8 {
+		return time.Time{}, vclock.Set{}, errBadHint
+	}
+	set, err := vclock.Decode(raw[8:])
+	if err != nil {
+		return time.Time{}, vclock.Set{}, fmt.Errorf("%w: %w", errBadHint, err)
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8]))), set, nil
+}
+
+// StoreHint durably merges in into the hint kept for target and key. It
+// refuses with ErrHintBudget when the target's hints would exceed budget
+// bytes (0: no budget).
+func (s *Store) StoreHint(target string, key []byte, in vclock.Set, now time.Time, budget int64) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	hk := hintKey(target, key)
+	unlock := s.locks.lock(hk)
+	b, err := s.applyHint(target, hk, in, now, budget)
+	unlock()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.SyncWait(); err != nil {
+		return fmt.Errorf("node: sync hint: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time, budget int64) (*pebble.Batch, error) {
+	old, err := s.getRaw(hk)
+	if err != nil {
+		return nil, err
+	}
+	created, merged := now, in
+	if old != nil {
+		c, set, err := decodeHint(old)
+		if err != nil {
+			return nil, err
+		}
+		created, merged = c, vclock.Sync(set, in)
+	}
+	val := encodeHint(created, merged)
+	grow := int64(len(hk) + len(val))
+	if old != nil {
+		grow = int64(len(val) - len(old))
+	}
+	if !s.hints.reserve(target, grow, old == nil, created, budget) {
+		return nil, fmt.Errorf("%w: %s holds %d bytes of hints, the budget is %d (--hint-budget-bytes)",
+			ErrHintBudget, target, s.hints.stats(target).Bytes, budget)
+	}
+	b := s.db.NewBatch()
+	_ = b.Set(hk, val, nil)
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		b.Close()
+		s.hints.release(target, grow, old == nil)
+		return nil, fmt.Errorf("node: write hint: %w", err)
+	}
+	return b, nil
+}
+
+// Hint is one stored hint, as ScanHints yields it.
+type Hint struct {
+	Target  string
+	Key     []byte
+	Created time.Time
+	raw     []byte // the stored bytes, for DeleteHintIf
+	hk      []byte
+}
+
+// Set decodes the hint's version set.
+func (h Hint) Set() (vclock.Set, error) {
+	_, set, err := decodeHint(h.raw)
+	return set, err
+}
+
+// ScanHints calls fn for each hint held for target, in key order, until fn
+// returns false. Hints that cannot be decoded are skipped.
+func (s *Store) ScanHints(target string, fn func(Hint) bool) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	prefix := hintPrefix(target)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		raw := it.Value()
+		if len(raw) < 8 || len(it.Key()) < len(prefix)+9 {
+			continue
+		}
+		hk := bytes.Clone(it.Key())
+		h := Hint{Target: target, Key: hintUserKey(target, hk), hk: hk, raw: bytes.Clone(raw),
+			Created: time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))}
+		if !fn(h) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// DeleteHintIf removes h if it is unchanged since it was scanned, so a hint
+// merged meanwhile is kept for the next delivery. It reports whether it
+// deleted.
+func (s *Store) DeleteHintIf(h Hint) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false, ErrClosed
+	}
+	unlock := s.locks.lock(h.hk)
+	defer unlock()
+	cur, err := s.getRaw(h.hk)
+	if err != nil || !bytes.Equal(cur, h.raw) {
+		return false, err
+	}
+	// Not synced: after a crash the hint is delivered again, which sync
+	// makes harmless.
+	if err := s.db.Delete(h.hk, pebble.NoSync); err != nil {
+		return false, err
+	}
+	s.hints.release(h.Target, int64(len(h.hk)+len(h.raw)), true)
+	return true, nil
+}
+
+// HintStats returns the hints held per target.
+func (s *Store) HintStats() map[string]HintStats { return s.hints.all() }
+
+// loadHintStats rebuilds the per-target counts from disk at start-up.
+func (s *Store) loadHintStats() error {
+	prefix := []byte{prefixHint}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		end := bytes.IndexByte(k[1:], 0)
+		if end < 0 || len(v) < 8 {
+			continue
+		}
+		created := time.Unix(0, int64(binary.BigEndian.Uint64(v[:8])))
+		s.hints.reserve(string(k[1:1+end]), int64(len(k)+len(v)), true, created, 0)
+	}
+	return it.Error()
+}
+
+// prefixEnd is the first key after every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
