@@ -140,7 +140,8 @@ func (g *Gossip) Members() []Member {
 }
 
 // Phi returns this node's current phi for member id: 0 for self and for a
-// member it has had no heartbeat from (in the member's current life).
+// member memberlist never reported. A member's detector starts when
+// memberlist first reports it, as if it had sent a heartbeat then.
 func (g *Gossip) Phi(id string) float64 {
 	if id == g.self {
 		return 0

@@ -26,6 +26,10 @@ type peer struct {
 	boot uint64 // the life of the peer the detector's history belongs to
 	// suspected is whether phi was over the threshold when last evaluated.
 	suspected bool
+	// seeded is set while the detector's only arrival is the one assumed
+	// when memberlist reported the peer; the first real heartbeat replaces
+	// it rather than measuring an interval from it.
+	seeded bool
 }
 
 func newHealth(cfg phi.Config, threshold float64, now func() time.Time) *health {
@@ -49,9 +53,9 @@ func (h *health) heartbeat(id string, boot uint64, now time.Time) bool {
 		p = &peer{det: phi.New(h.cfg), boot: boot}
 		h.peers[id] = p
 	}
-	if p.boot != boot || p.det.Phi(now) > h.threshold {
+	if p.seeded || p.boot != boot || p.det.Phi(now) > h.threshold {
 		p.det.Reset()
-		p.boot = boot
+		p.boot, p.seeded = boot, false
 	}
 	p.det.Heartbeat(now)
 	_, changed := p.evaluate(now, h.threshold)
@@ -60,23 +64,34 @@ func (h *health) heartbeat(id string, boot uint64, now time.Time) bool {
 
 // restarted tells health that memberlist now knows life boot of peer id,
 // so that a restarted peer's old history does not make it look suspect
-// until its first heartbeat. It reports whether the suspected flag changed.
+// until its first heartbeat. A peer first seen here starts its detector as
+// if it had just sent a heartbeat: a node that dies before its first real
+// heartbeat is suspected like any other, instead of keeping phi 0 until
+// SWIM declares it dead. It reports whether the suspected flag changed.
 func (h *health) restarted(id string, boot uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := h.now()
 	p, ok := h.peers[id]
-	if !ok || p.boot == boot {
+	if !ok {
+		p = &peer{det: phi.New(h.cfg), boot: boot, seeded: true}
+		p.det.Heartbeat(now)
+		h.peers[id] = p
+		return false
+	}
+	if p.boot == boot {
 		return false
 	}
 	p.det.Reset()
-	p.boot = boot
-	_, changed := p.evaluate(h.now(), h.threshold)
+	p.boot, p.seeded = boot, true
+	p.det.Heartbeat(now)
+	_, changed := p.evaluate(now, h.threshold)
 	return changed
 }
 
 // phi returns id's phi at now and whether it is over the threshold,
 // updating the suspected flag; changed reports whether the flag moved.
-// A peer never heard from has phi 0.
+// A peer memberlist never reported has phi 0.
 func (h *health) phi(id string, now time.Time) (phi float64, suspected, changed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -13,7 +13,7 @@ type State string
 
 const (
 	// StateAlive: memberlist counts the member as live, and its phi is at
-	// most Config.PhiThreshold (or no heartbeat from it has arrived yet).
+	// most Config.PhiThreshold.
 	StateAlive State = "alive"
 	// StateSuspect: memberlist counts the member as live, but its phi is
 	// over Config.PhiThreshold: its heartbeats to this node have stopped
@@ -36,8 +36,8 @@ type Member struct {
 	GossipAddr string // host:port memberlist listens on
 	State      State
 	// Phi is this node's suspicion of the member (see package phi): 0 for
-	// self and for members it has no heartbeat from; over PhiThreshold the
-	// member is suspect, or already dead or left.
+	// self; a member's detector starts when memberlist first reports it.
+	// Over PhiThreshold the member is suspect, or already dead or left.
 	Phi float64
 }
 
