@@ -166,3 +166,20 @@ func TestHintBudgetIsEnforced(t *testing.T) {
 		t.Fatalf("held %d hints, dropped %d; want some held and the rest dropped", held, st.GetHintsDropped())
 	}
 }
+
+// Hints older than the window are dropped and counted, even while their
+// target stays away.
+func TestHintsPastTheWindowAreDropped(t *testing.T) {
+	c := clustertest.New(t, 3, func(cfg *node.Config) { cfg.HintWindow = 300 * time.Millisecond })
+	c.Stop("n3")
+	c.WaitUnhealthy("n1", "n3")
+	for i := range 5 {
+		mustPut(t, c.Client("n1"), fmt.Sprintf("k%d", i), "v", nil, 2)
+	}
+	c.Eventually(10*time.Second, "expired hints dropped", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := c.Client("n1").Status(ctx)
+		return err == nil && c.HintsFor("n1", "n3") == 0 && st.GetHintsDropped() == 5
+	})
+}

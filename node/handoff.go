@@ -82,6 +82,9 @@ func (h *handoff) round(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if h.now().Sub(stats[target].Oldest) > h.window {
+			h.expire(target)
+		}
 		if !h.healthy(target) || h.now().Before(h.backoff[target].next) {
 			continue
 		}
@@ -133,6 +136,27 @@ func (h *handoff) deliver(ctx context.Context, target string) bool {
 	})
 	wg.Wait()
 	return err == nil && !failed.Load() && ctx.Err() == nil
+}
+
+// expire drops the hints for target that are past the window, even while
+// the target is away, and records the oldest one left.
+func (h *handoff) expire(target string) {
+	var oldest time.Time
+	err := h.store.ScanHints(target, func(hint Hint) bool {
+		if h.now().Sub(hint.Created) <= h.window {
+			if oldest.IsZero() || hint.Created.Before(oldest) {
+				oldest = hint.Created
+			}
+			return true
+		}
+		if ok, _ := h.store.DeleteHintIf(hint); ok {
+			h.dropped.Add(1)
+		}
+		return true
+	})
+	if err == nil {
+		h.store.hints.setOldest(target, oldest)
+	}
 }
 
 func (h *handoff) deliverOne(ctx context.Context, hint Hint) bool {

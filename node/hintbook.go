@@ -74,3 +74,13 @@ func (b *hintBook) all() map[string]HintStats {
 	}
 	return out
 }
+
+// setOldest records the creation time of the oldest hint left for target,
+// found by a scan; reserve only ever moves it earlier.
+func (b *hintBook) setOldest(target string, oldest time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st := b.targets[target]; st != nil && !oldest.IsZero() {
+		st.Oldest = oldest
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +22,11 @@ import (
 
 // Cluster is a set of in-process nodes.
 type Cluster struct {
-	t      testing.TB
-	nodes  []*member
-	Config func(*node.Config) // adjusts every node's config before start
+	t     testing.TB
+	nodes []*member
+
+	mu      sync.Mutex // guards clients: tests call Client from many goroutines
+	clients map[string]*client.Client
 }
 
 type member struct {
@@ -45,7 +48,7 @@ func FastGossip(c *memberlist.Config) {
 // until every node sees every other alive. Nodes are stopped at cleanup.
 func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t}
+	c := &Cluster{t: t, clients: map[string]*client.Client{}}
 	seeds := []string{}
 	for i := 1; i <= n; i++ {
 		cfg := node.Config{
@@ -125,7 +128,13 @@ func (c *Cluster) Addr(id string) string { return c.member(id).cfg.Listen }
 
 // Client returns a client of node id, closed at cleanup.
 func (c *Cluster) Client(id string) *client.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[id]; ok {
+		return cl
+	}
 	cl := client.New(c.Addr(id))
+	c.clients[id] = cl
 	c.t.Cleanup(cl.Close)
 	return cl
 }
