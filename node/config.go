@@ -71,6 +71,23 @@ type Config struct {
 	// HandoffConcurrency bounds hint deliveries in flight; 0 → 4.
 	HandoffConcurrency int
 
+	// DisableAntiEntropy stops Merkle-tree exchanges (trees are still kept).
+	DisableAntiEntropy bool
+	// AntiEntropyInterval is how long one pass of exchanges over every
+	// partition this node replicates takes; 0 → 10m. Shorter finds
+	// divergence sooner and costs more background traffic.
+	AntiEntropyInterval time.Duration
+	// AntiEntropyRepairRate bounds keys repaired per second by exchanges;
+	// 0 → 1000.
+	AntiEntropyRepairRate float64
+	// TombstoneGrace is how long a tombstone is kept after every primary
+	// holds it; 0 → 6h. It must exceed HintWindow, so no hint older than a
+	// reaped tombstone can bring the key back.
+	TombstoneGrace time.Duration
+	// TreeDepth is the Merkle trees' depth (leaves = 16^depth per
+	// partition); 0 → antientropy.DefaultDepth.
+	TreeDepth int
+
 	Logger *slog.Logger // nil → discard
 }
 
@@ -92,6 +109,10 @@ func DefaultConfig() Config {
 		HintBudgetBytes:    1 << 30,
 		HandoffRate:        2000,
 		HandoffConcurrency: 4,
+
+		AntiEntropyInterval:   10 * time.Minute,
+		AntiEntropyRepairRate: 1000,
+		TombstoneGrace:        6 * time.Hour,
 	}
 }
 
@@ -112,6 +133,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.HintBudgetBytes, d.HintBudgetBytes)
 	setDefault(&c.HandoffRate, d.HandoffRate)
 	setDefault(&c.HandoffConcurrency, d.HandoffConcurrency)
+	setDefault(&c.AntiEntropyInterval, d.AntiEntropyInterval)
+	setDefault(&c.AntiEntropyRepairRate, d.AntiEntropyRepairRate)
+	setDefault(&c.TombstoneGrace, d.TombstoneGrace)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,8 +161,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max value bytes %d is outside 1..%d", ErrInvalidConfig, c.MaxValueBytes, 64<<20)
 	case c.MaxSiblings < 0:
 		return fmt.Errorf("%w: max siblings %d is negative", ErrInvalidConfig, c.MaxSiblings)
-	case c.PhiThreshold < 0 || c.HandoffRate < 0 || c.HandoffConcurrency < 0 || c.HintBudgetBytes < 0:
-		return fmt.Errorf("%w: phi threshold, handoff rate, handoff concurrency and hint budget must not be negative", ErrInvalidConfig)
+	case c.PhiThreshold < 0 || c.HandoffRate < 0 || c.HandoffConcurrency < 0 || c.HintBudgetBytes < 0 || c.AntiEntropyRepairRate < 0:
+		return fmt.Errorf("%w: phi threshold, rates, handoff concurrency and hint budget must not be negative", ErrInvalidConfig)
+	case c.TombstoneGrace <= c.HintWindow:
+		return fmt.Errorf("%w: --tombstone-grace %s must be longer than --hint-window %s, or a late hint could bring a deleted key back",
+			ErrInvalidConfig, c.TombstoneGrace, c.HintWindow)
 	}
 	for _, a := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--gossip", c.Gossip}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {

@@ -26,6 +26,7 @@ func (n *Node) routes() http.Handler {
 	mux.Handle(ringkvv1connect.NewKVServiceHandler(kvHandler{n}, icpt, connect.WithReadMaxBytes(clientMax)))
 	mux.Handle(ringkvv1connect.NewAdminServiceHandler(adminHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
 	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, connect.WithReadMaxBytes(replicaMax)))
+	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, icpt, connect.WithReadMaxBytes(1<<20)))
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	return mux
 }

@@ -26,6 +26,7 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 		ReadRepairs:    n.coord.ReadRepairs(),
 		PhiThreshold:   n.cfg.PhiThreshold,
 		HintedHandoff:  !n.cfg.DisableHintedHandoff,
+		AntiEntropy:    n.entropy.status(),
 	}
 	hints := n.store.HintStats()
 	for _, m := range n.gossip.Members() {

@@ -10,8 +10,9 @@ package node_test
 //
 //	go test -run '^$' -bench HandoffUnderLoad -benchtime 1x -timeout 30m ./node
 //
-// A sub-benchmark per handoff rate shows the trade-off between drain time
-// and foreground latency (HandoffUnderLoad/rate=2000 alone is the default).
+// Sub-benchmarks vary the handoff's rate limit and concurrency to show the
+// trade-off between drain time and foreground latency;
+// HandoffUnderLoad/rate=2000$ alone runs the defaults.
 
 import (
 	"context"
@@ -43,18 +44,29 @@ const (
 )
 
 func BenchmarkHandoffUnderLoad(b *testing.B) {
-	for _, rate := range []float64{2000, 10000} {
-		b.Run(fmt.Sprintf("rate=%.0f", rate), func(b *testing.B) {
+	variants := []struct {
+		name        string
+		rate        float64 // node.Config.HandoffRate
+		concurrency int     // node.Config.HandoffConcurrency
+	}{
+		{"rate=2000", 0, 0}, // the defaults: 2000 hints/s, 4 in flight
+		{"rate=10000", 10000, 0},
+		{"rate=10000,conc=16", 10000, 16},
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
 			if b.N > 1 {
 				b.Skip("does its work once: run with -benchtime 1x")
 			}
-			benchHandoffUnderLoad(b, rate)
+			benchHandoffUnderLoad(b, func(cfg *node.Config) {
+				cfg.HandoffRate, cfg.HandoffConcurrency = v.rate, v.concurrency
+			})
 		})
 	}
 }
 
-func benchHandoffUnderLoad(b *testing.B, rate float64) {
-	c := clustertest.New(b, 3, func(cfg *node.Config) { cfg.HandoffRate = rate })
+func benchHandoffUnderLoad(b *testing.B, opt func(*node.Config)) {
+	c := clustertest.New(b, 3, opt)
 	n1, n2, n3 := c.Client("n1"), c.Client("n2"), c.Client("n3")
 	load := &hobLoad{}
 

@@ -41,6 +41,16 @@ func newMetrics(n *Node) *metrics {
 		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),
 		counter("read_repairs_total", "Replica writes sent by read repair.", n.coord.ReadRepairs),
 		counter("peer_suspicions_total", "Times a peer went from alive to suspected by the phi detector.", n.suspicions.Load),
+		counter("ae_exchanges_total", "Merkle-tree exchanges started by this node.", n.entropy.exchanges.Load),
+		counter("ae_keys_pulled_total", "Keys this node repaired in itself from a peer.", n.entropy.pulled.Load),
+		counter("ae_keys_pushed_total", "Keys this node repaired on a peer.", n.entropy.pushed.Load),
+		counter("ae_bytes_total", "Bytes of hashes, key lists and version sets exchanged.", n.entropy.bytes.Load),
+		counter("tombstones_reaped_total", "Tombstones deleted after every primary held them and the grace period passed.", n.entropy.reaped.Load),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "ae_entropy_age_seconds",
+			Help: "Age of the least recently exchanged partition this node replicates."},
+			func() float64 { return n.entropy.age().Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "ae_tree_bytes",
+			Help: "Memory held by the Merkle trees."}, func() float64 { return float64(n.store.TreeBytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "hints_pending",
 			Help: "Hints waiting for delivery, all targets."}, func() float64 {
 			var total int64

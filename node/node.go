@@ -42,6 +42,7 @@ type Node struct {
 	addr    string
 
 	handoff   *handoff
+	entropy   *entropy
 	hintsIn   atomic.Uint64 // hints stored here
 	hintsDrop atomic.Uint64 // hints refused by the budget
 	// suspicions counts members seen going from alive to suspect.
@@ -62,7 +63,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	cfg = cfg.withDefaults()
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), stop: make(chan struct{})}
-	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log,
+	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
 		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}})
 	if err != nil {
 		return nil, err
@@ -89,6 +90,7 @@ func (n *Node) start(deps Deps) error {
 		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout, ReplicaTimeout: n.cfg.ReplicaTimeout,
 		HintedHandoff: !n.cfg.DisableHintedHandoff, Healthy: n.healthy})
 	n.handoff = n.newHandoff()
+	n.entropy = n.newEntropy()
 	n.metrics = newMetrics(n)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
 	n.loops.Go(func() {
@@ -108,6 +110,9 @@ func (n *Node) start(deps Deps) error {
 	hctx, cancel := context.WithCancel(context.Background())
 	n.loops.Go(func() { <-n.stop; cancel() })
 	n.loops.Go(func() { n.handoff.run(hctx) })
+	if !n.cfg.DisableAntiEntropy {
+		n.loops.Go(func() { n.entropy.run(hctx) })
+	}
 	n.log.Info("node started", "addr", n.addr, "gossip", g.LocalAddr(), "actor", fmt.Sprintf("%016x", uint64(n.store.Actor())))
 	return nil
 }

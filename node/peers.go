@@ -37,12 +37,35 @@ type peers struct {
 type peerPool struct {
 	http    *http.Client
 	clients map[string]ringkvv1connect.ReplicaServiceClient
+	entropy map[string]entropyClient
 }
+
+// entropyClient is a peer's anti-entropy service.
+type entropyClient = ringkvv1connect.AntiEntropyServiceClient
 
 func newPeerPool() peerPool {
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return peerPool{http: &http.Client{Transport: tr}, clients: map[string]ringkvv1connect.ReplicaServiceClient{}}
+	return peerPool{http: &http.Client{Transport: tr}, clients: map[string]ringkvv1connect.ReplicaServiceClient{},
+		entropy: map[string]entropyClient{}}
+}
+
+// entropyClient returns node id's anti-entropy client, on the bulk
+// connections like hint delivery.
+func (p *peers) entropyClient(id string) (entropyClient, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	addr, ok := p.addrs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %s", errUnknownPeer, id)
+	}
+	c, ok := p.bulk.entropy[addr]
+	if !ok {
+		c = ringkvv1connect.NewAntiEntropyServiceClient(p.bulk.http, "http://"+addr,
+			connect.WithAcceptCompression("gzip", nil, nil), connect.WithReadMaxBytes(p.maxRead))
+		p.bulk.entropy[addr] = c
+	}
+	return c, nil
 }
 
 func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int) *peers {

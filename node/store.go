@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/ringkv/ringkv/antientropy"
 	"github.com/ringkv/ringkv/ring"
 	"github.com/ringkv/ringkv/vclock"
 )
@@ -22,7 +25,8 @@ import (
 const (
 	prefixData = 'd' // 'd' | xxhash(key) big-endian | key → encoded vclock.Set
 	prefixMeta = 'm' // 'm' | name → node identity and cluster state
-	// prefixHint ('h') is described in hints.go.
+	// prefixHint ('h') is described in hints.go, prefixTombstone ('x') in
+	// tombstones.go.
 )
 
 var (
@@ -55,6 +59,8 @@ type Store struct {
 	actor vclock.Actor
 	locks keyLocks
 	hints hintBook
+	trees *trees
+	now   func() time.Time
 
 	mu     sync.RWMutex // guards closed; writers hold it shared
 	closed bool
@@ -62,10 +68,12 @@ type Store struct {
 
 // StoreOptions configures OpenStore.
 type StoreOptions struct {
-	Dir      string
-	FS       vfs.FS // nil → the real filesystem
-	Settings storedSettings
-	Logger   *slog.Logger
+	Dir       string
+	FS        vfs.FS // nil → the real filesystem
+	Settings  storedSettings
+	TreeDepth int              // Merkle tree depth (antientropy.Config.Depth); 0 → default
+	Now       func() time.Time // nil → time.Now; stamps tombstones
+	Logger    *slog.Logger
 }
 
 // OpenStore opens (or creates) the database in dir. A new directory gets a
@@ -80,16 +88,45 @@ func OpenStore(o StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: open pebble in %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, now: o.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	err = s.initIdentity(o.Settings)
 	if err == nil {
 		err = s.loadHintStats()
+	}
+	if err == nil {
+		err = s.initTrees(o)
 	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// initTrees builds the Merkle trees from disk, logging how long it took.
+func (s *Store) initTrees(o StoreOptions) error {
+	parts := o.Settings.Partitions
+	if parts == 0 {
+		parts = 1
+	}
+	cfg := antientropy.Config{PartitionBits: bits.TrailingZeros(uint(parts)), Depth: o.TreeDepth}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s.trees = newTrees(cfg)
+	start := time.Now()
+	n, err := s.buildTrees()
+	if err != nil {
+		return fmt.Errorf("node: build Merkle trees: %w", err)
+	}
+	if o.Logger != nil {
+		o.Logger.Info("Merkle trees built", "keys", n, "partitions", parts, "took", time.Since(start).Round(time.Millisecond),
+			"memory_bytes", s.trees.memoryBytes())
+	}
+	return nil
 }
 
 func (s *Store) initIdentity(want storedSettings) error {
@@ -243,12 +280,15 @@ func (s *Store) apply(dk []byte, f func(cur vclock.Set) (vclock.Set, error)) (vc
 	if err != nil {
 		return vclock.Set{}, nil, err
 	}
+	enc := next.Encode()
 	b := s.db.NewBatch()
-	_ = b.Set(dk, next.Encode(), nil)
+	_ = b.Set(dk, enc, nil)
+	s.indexTombstone(b, dk, raw != nil && tombstoneOnly(cur), tombstoneOnly(next))
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
 		return vclock.Set{}, nil, fmt.Errorf("node: write: %w", err)
 	}
+	s.trees.update(binary.BigEndian.Uint64(dk[1:9]), dk[9:], digestOf(raw), digestOf(enc))
 	return next, b, nil
 }
 
@@ -297,6 +337,17 @@ func (s *Store) SaveMembers(v any) error {
 		return ErrClosed
 	}
 	return s.db.Set(metaMembers, js, pebble.NoSync)
+}
+
+// setMeta stores a small piece of node state, unsynced: losing the last
+// update in a crash costs only a little repeated work.
+func (s *Store) setMeta(k, v []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Set(k, v, pebble.NoSync)
 }
 
 // LoadMembers reads what SaveMembers stored into v; false when none.

@@ -23,16 +23,24 @@ func TestStaleRepairConverges(t *testing.T) {
 		steps := rapid.IntRange(0, 12).Draw(t, "steps")
 		for i := range steps {
 			n := rapid.SampledFrom(nodes).Draw(t, "node")
-			if rapid.Bool().Draw(t, "write") { // a write coordinated at n with a context it read
+			if rapid.Bool().Draw(t, "write") { // a write or delete coordinated at n with a context it read
 				s := replies[n]
-				replies[n] = vclock.Update(s, s.Context(), vclock.Actor(slices.Index(nodes, n)+1), []byte{byte(i)}, false)
+				del := rapid.Bool().Draw(t, "delete")
+				replies[n] = vclock.Update(s, s.Context(), vclock.Actor(slices.Index(nodes, n)+1), []byte{byte(i)}, del)
 			} else { // n syncs from another replica
 				o := rapid.SampledFrom(nodes).Draw(t, "from")
 				replies[n] = vclock.Sync(replies[n], replies[o])
 			}
 		}
 		merged, stale := quorum.Stale(replies)
+		deleted := len(merged.Siblings) > 0 && !merged.Found()
 		for n, s := range replies {
+			if deleted && s.IsEmpty() {
+				if slices.Contains(stale, n) {
+					t.Fatalf("%s holds nothing but is sent a merge of tombstones", n)
+				}
+				continue
+			}
 			if !slices.Contains(stale, n) && !vclock.Equal(s, merged) {
 				t.Fatalf("%s is not listed stale but differs from the merge", n)
 			}

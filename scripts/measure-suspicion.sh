@@ -26,7 +26,7 @@ SETTLE=${SETTLE:-15}
 LOAD_WORKERS=${LOAD_WORKERS:-4}
 HOGS=${HOGS:-2}
 
-cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+cd "$(dirname "$0")/.."
 go build -o bin/ringkv ./cmd/ringkv
 RINGKV=$PWD/bin/ringkv
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ringkv-suspicion.XXXXXX")

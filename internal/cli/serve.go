@@ -19,7 +19,7 @@ func newServe(stdio IO) *cobra.Command {
 	var seeds string
 	var logLevel slog.Level
 	var shutdownTimeout time.Duration
-	var handoff bool
+	var handoff, antiEntropy bool
 	cmd := &cobra.Command{
 		Use:   "serve --id ID --dir DIR --listen HOST:PORT --gossip HOST:PORT [--seeds HOST:PORT,...]",
 		Short: "Run a node",
@@ -30,6 +30,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Seeds = splitList(seeds)
 			cfg.DisableHintedHandoff = !handoff
+			cfg.DisableAntiEntropy = !antiEntropy
 			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
 			return serve(cmd.Context(), cfg, shutdownTimeout)
 		},
@@ -55,6 +56,10 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.Int64Var(&cfg.HintBudgetBytes, "hint-budget-bytes", cfg.HintBudgetBytes, "most bytes of hints kept for one target; further hints are dropped")
 	fl.Float64Var(&cfg.HandoffRate, "handoff-rate", cfg.HandoffRate, "most hints delivered per second")
 	fl.IntVar(&cfg.HandoffConcurrency, "handoff-concurrency", cfg.HandoffConcurrency, "most hint deliveries in flight")
+	fl.BoolVar(&antiEntropy, "anti-entropy", true, "exchange Merkle trees with other replicas and repair what differs")
+	fl.DurationVar(&cfg.AntiEntropyInterval, "ae-interval", cfg.AntiEntropyInterval, "time for one pass of exchanges over every partition this node replicates")
+	fl.Float64Var(&cfg.AntiEntropyRepairRate, "ae-repair-rate", cfg.AntiEntropyRepairRate, "most keys repaired per second by anti-entropy")
+	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone outlives the moment every replica holds it; must exceed --hint-window")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	return cmd
 }

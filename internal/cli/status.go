@@ -29,18 +29,31 @@ type memberJSON struct {
 	Hints      hintsJSON `json:"hints"` // held on this node for the member
 }
 
+type antiEntropyJSON struct {
+	Enabled          bool    `json:"enabled"`
+	Exchanges        uint64  `json:"exchanges"`
+	KeysPulled       uint64  `json:"keys_pulled"`
+	KeysPushed       uint64  `json:"keys_pushed"`
+	Bytes            uint64  `json:"bytes"`
+	EntropyAgeS      float64 `json:"entropy_age_s"`
+	IntervalS        float64 `json:"interval_s"`
+	TreeBytes        uint64  `json:"tree_bytes"`
+	TombstonesReaped uint64  `json:"tombstones_reaped"`
+}
+
 type statusJSON struct {
-	Node           string       `json:"node"`
-	Actor          string       `json:"actor"`
-	N              uint32       `json:"n"`
-	Partitions     uint32       `json:"partitions"`
-	PhiThreshold   float64      `json:"phi_threshold"`
-	HintedHandoff  bool         `json:"hinted_handoff"`
-	HintsStored    uint64       `json:"hints_stored"`
-	HintsDelivered uint64       `json:"hints_delivered"`
-	HintsDropped   uint64       `json:"hints_dropped"`
-	ReadRepairs    uint64       `json:"read_repairs"`
-	Members        []memberJSON `json:"members"`
+	Node           string          `json:"node"`
+	Actor          string          `json:"actor"`
+	N              uint32          `json:"n"`
+	Partitions     uint32          `json:"partitions"`
+	PhiThreshold   float64         `json:"phi_threshold"`
+	HintedHandoff  bool            `json:"hinted_handoff"`
+	HintsStored    uint64          `json:"hints_stored"`
+	HintsDelivered uint64          `json:"hints_delivered"`
+	HintsDropped   uint64          `json:"hints_dropped"`
+	ReadRepairs    uint64          `json:"read_repairs"`
+	AntiEntropy    antiEntropyJSON `json:"anti_entropy"`
+	Members        []memberJSON    `json:"members"`
 }
 
 func newStatus(stdio IO) *cobra.Command {
@@ -70,7 +83,7 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 	out := statusJSON{Node: st.GetNodeId(), Actor: st.GetActor(), N: st.GetN(), Partitions: st.GetPartitions(),
 		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
 		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
-		ReadRepairs: st.GetReadRepairs(), Members: []memberJSON{}}
+		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{}}
 	for _, m := range st.GetMembers() {
 		h := hintsJSON{Count: m.GetHints(), Bytes: m.GetHintBytes()}
 		if ms := m.GetHintsOldestUnixMs(); ms > 0 {
@@ -84,11 +97,18 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+func toAntiEntropyJSON(ae *ringkvv1.AntiEntropy) antiEntropyJSON {
+	return antiEntropyJSON{Enabled: ae.GetEnabled(), Exchanges: ae.GetExchanges(), KeysPulled: ae.GetKeysPulled(),
+		KeysPushed: ae.GetKeysPushed(), Bytes: ae.GetBytes(), EntropyAgeS: round2(float64(ae.GetEntropyAgeMs()) / 1000),
+		IntervalS: float64(ae.GetIntervalMs()) / 1000, TreeBytes: ae.GetTreeBytes(), TombstonesReaped: ae.GetTombstonesReaped()}
+}
+
 func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 	fmt.Fprintf(stdio.Out, "node %s (actor %s), n=%d, partitions=%d, phi threshold %g, hinted handoff %s\n",
 		st.GetNodeId(), st.GetActor(), st.GetN(), st.GetPartitions(), st.GetPhiThreshold(), onOff(st.GetHintedHandoff()))
-	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n\n",
+	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n",
 		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
+	printAntiEntropy(stdio, st.GetAntiEntropy())
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tPHI\tADDR\tGOSSIP\tPARTITIONS\tHINTS WAITING")
 	for _, m := range st.GetMembers() {
@@ -124,4 +144,16 @@ func humanBytes(b uint64) string {
 		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+func printAntiEntropy(stdio IO, ae *ringkvv1.AntiEntropy) {
+	if !ae.GetEnabled() {
+		fmt.Fprintf(stdio.Out, "anti-entropy off (trees %s)\n\n", humanBytes(ae.GetTreeBytes()))
+		return
+	}
+	age := (time.Duration(ae.GetEntropyAgeMs()) * time.Millisecond).Round(time.Second)
+	interval := time.Duration(ae.GetIntervalMs()) * time.Millisecond
+	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (pass every %s), %d exchanges, keys pulled %d, pushed %d, %s exchanged, "+
+		"tombstones reaped %d, trees %s\n\n", age, interval, ae.GetExchanges(), ae.GetKeysPulled(), ae.GetKeysPushed(),
+		humanBytes(ae.GetBytes()), ae.GetTombstonesReaped(), humanBytes(ae.GetTreeBytes()))
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -149,6 +150,19 @@ func (c *Cluster) Stop(id string) {
 		c.t.Fatalf("stop %s: %v", id, err)
 	}
 	m.node = nil
+}
+
+// Wipe deletes stopped node id's data directory: it restarts as a new
+// replica (a new actor) with nothing in it.
+func (c *Cluster) Wipe(id string) {
+	c.t.Helper()
+	m := c.member(id)
+	if m.node != nil {
+		c.t.Fatalf("wipe %s: it is running", id)
+	}
+	if err := os.RemoveAll(m.cfg.Dir); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // Restart starts a stopped node again on the same data directory and

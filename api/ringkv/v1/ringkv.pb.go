@@ -498,9 +498,10 @@ type StatusResponse struct {
 	HintsDelivered uint64 `protobuf:"varint,7,opt,name=hints_delivered,json=hintsDelivered,proto3" json:"hints_delivered,omitempty"`
 	HintsDropped   uint64 `protobuf:"varint,8,opt,name=hints_dropped,json=hintsDropped,proto3" json:"hints_dropped,omitempty"`
 	// read_repairs counts replica writes sent by read repair since start.
-	ReadRepairs   uint64  `protobuf:"varint,9,opt,name=read_repairs,json=readRepairs,proto3" json:"read_repairs,omitempty"`
-	PhiThreshold  float64 `protobuf:"fixed64,10,opt,name=phi_threshold,json=phiThreshold,proto3" json:"phi_threshold,omitempty"`
-	HintedHandoff bool    `protobuf:"varint,11,opt,name=hinted_handoff,json=hintedHandoff,proto3" json:"hinted_handoff,omitempty"`
+	ReadRepairs   uint64       `protobuf:"varint,9,opt,name=read_repairs,json=readRepairs,proto3" json:"read_repairs,omitempty"`
+	PhiThreshold  float64      `protobuf:"fixed64,10,opt,name=phi_threshold,json=phiThreshold,proto3" json:"phi_threshold,omitempty"`
+	HintedHandoff bool         `protobuf:"varint,11,opt,name=hinted_handoff,json=hintedHandoff,proto3" json:"hinted_handoff,omitempty"`
+	AntiEntropy   *AntiEntropy `protobuf:"bytes,12,opt,name=anti_entropy,json=antiEntropy,proto3" json:"anti_entropy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -612,6 +613,126 @@ func (x *StatusResponse) GetHintedHandoff() bool {
 	return false
 }
 
+func (x *StatusResponse) GetAntiEntropy() *AntiEntropy {
+	if x != nil {
+		return x.AntiEntropy
+	}
+	return nil
+}
+
+// AntiEntropy reports Merkle-tree exchanges since the node started.
+type AntiEntropy struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Enabled   bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Exchanges uint64                 `protobuf:"varint,2,opt,name=exchanges,proto3" json:"exchanges,omitempty"`
+	// Keys this node took from peers, and sent to peers, to repair them.
+	KeysPulled uint64 `protobuf:"varint,3,opt,name=keys_pulled,json=keysPulled,proto3" json:"keys_pulled,omitempty"`
+	KeysPushed uint64 `protobuf:"varint,4,opt,name=keys_pushed,json=keysPushed,proto3" json:"keys_pushed,omitempty"`
+	// bytes counts tree hashes, key lists and version sets exchanged.
+	Bytes uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// entropy_age_ms is the age of the oldest "last exchanged" time over the
+	// partitions this node replicates (since start for one never exchanged).
+	EntropyAgeMs     int64  `protobuf:"varint,6,opt,name=entropy_age_ms,json=entropyAgeMs,proto3" json:"entropy_age_ms,omitempty"`
+	IntervalMs       int64  `protobuf:"varint,7,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	TreeBytes        uint64 `protobuf:"varint,8,opt,name=tree_bytes,json=treeBytes,proto3" json:"tree_bytes,omitempty"`
+	TombstonesReaped uint64 `protobuf:"varint,9,opt,name=tombstones_reaped,json=tombstonesReaped,proto3" json:"tombstones_reaped,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AntiEntropy) Reset() {
+	*x = AntiEntropy{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AntiEntropy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AntiEntropy) ProtoMessage() {}
+
+func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AntiEntropy.ProtoReflect.Descriptor instead.
+func (*AntiEntropy) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AntiEntropy) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *AntiEntropy) GetExchanges() uint64 {
+	if x != nil {
+		return x.Exchanges
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetKeysPulled() uint64 {
+	if x != nil {
+		return x.KeysPulled
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetKeysPushed() uint64 {
+	if x != nil {
+		return x.KeysPushed
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetEntropyAgeMs() int64 {
+	if x != nil {
+		return x.EntropyAgeMs
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetTreeBytes() uint64 {
+	if x != nil {
+		return x.TreeBytes
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetTombstonesReaped() uint64 {
+	if x != nil {
+		return x.TombstonesReaped
+	}
+	return 0
+}
+
 type Member struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -634,7 +755,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +767,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +780,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{9}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Member) GetId() string {
@@ -736,7 +857,7 @@ type HintRequest struct {
 
 func (x *HintRequest) Reset() {
 	*x = HintRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +869,7 @@ func (x *HintRequest) String() string {
 func (*HintRequest) ProtoMessage() {}
 
 func (x *HintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +882,7 @@ func (x *HintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HintRequest.ProtoReflect.Descriptor instead.
 func (*HintRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HintRequest) GetTarget() string {
@@ -793,7 +914,7 @@ type HintResponse struct {
 
 func (x *HintResponse) Reset() {
 	*x = HintResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +926,7 @@ func (x *HintResponse) String() string {
 func (*HintResponse) ProtoMessage() {}
 
 func (x *HintResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +939,7 @@ func (x *HintResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HintResponse.ProtoReflect.Descriptor instead.
 func (*HintResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
 }
 
 type ReadRequest struct {
@@ -830,7 +951,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +963,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +976,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -874,7 +995,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1007,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1020,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -919,7 +1040,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1052,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1065,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -969,7 +1090,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1102,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1115,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 type CoordinateRequest struct {
@@ -1010,7 +1131,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1143,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1156,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1083,7 +1204,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1216,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1229,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1121,6 +1242,214 @@ func (x *CoordinateResponse) GetContext() []byte {
 func (x *CoordinateResponse) GetAcks() []*Ack {
 	if x != nil {
 		return x.Acks
+	}
+	return nil
+}
+
+type TreeHashesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Level         uint32                 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	Indexes       []uint32               `protobuf:"varint,3,rep,packed,name=indexes,proto3" json:"indexes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeHashesRequest) Reset() {
+	*x = TreeHashesRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeHashesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeHashesRequest) ProtoMessage() {}
+
+func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
+func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TreeHashesRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TreeHashesRequest) GetLevel() uint32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *TreeHashesRequest) GetIndexes() []uint32 {
+	if x != nil {
+		return x.Indexes
+	}
+	return nil
+}
+
+type TreeHashesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hashes        []uint64               `protobuf:"fixed64,1,rep,packed,name=hashes,proto3" json:"hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeHashesResponse) Reset() {
+	*x = TreeHashesResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeHashesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeHashesResponse) ProtoMessage() {}
+
+func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
+func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *TreeHashesResponse) GetHashes() []uint64 {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+type LeafKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Leaves        []uint32               `protobuf:"varint,2,rep,packed,name=leaves,proto3" json:"leaves,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeafKeysRequest) Reset() {
+	*x = LeafKeysRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeafKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeafKeysRequest) ProtoMessage() {}
+
+func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
+func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LeafKeysRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *LeafKeysRequest) GetLeaves() []uint32 {
+	if x != nil {
+		return x.Leaves
+	}
+	return nil
+}
+
+type LeafKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          [][]byte               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	Digests       []uint64               `protobuf:"fixed64,2,rep,packed,name=digests,proto3" json:"digests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeafKeysResponse) Reset() {
+	*x = LeafKeysResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeafKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeafKeysResponse) ProtoMessage() {}
+
+func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
+func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *LeafKeysResponse) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *LeafKeysResponse) GetDigests() []uint64 {
+	if x != nil {
+		return x.Digests
 	}
 	return nil
 }
@@ -1159,7 +1488,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\xfa\x02\n" +
+	"\rStatusRequest\"\xb5\x03\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -1174,7 +1503,22 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\fread_repairs\x18\t \x01(\x04R\vreadRepairs\x12#\n" +
 	"\rphi_threshold\x18\n" +
 	" \x01(\x01R\fphiThreshold\x12%\n" +
-	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\"\xfb\x01\n" +
+	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
+	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\"\xb0\x02\n" +
+	"\vAntiEntropy\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1c\n" +
+	"\texchanges\x18\x02 \x01(\x04R\texchanges\x12\x1f\n" +
+	"\vkeys_pulled\x18\x03 \x01(\x04R\n" +
+	"keysPulled\x12\x1f\n" +
+	"\vkeys_pushed\x18\x04 \x01(\x04R\n" +
+	"keysPushed\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x12$\n" +
+	"\x0eentropy_age_ms\x18\x06 \x01(\x03R\fentropyAgeMs\x12\x1f\n" +
+	"\vinterval_ms\x18\a \x01(\x03R\n" +
+	"intervalMs\x12\x1d\n" +
+	"\n" +
+	"tree_bytes\x18\b \x01(\x04R\ttreeBytes\x12+\n" +
+	"\x11tombstones_reaped\x18\t \x01(\x04R\x10tombstonesReaped\"\xfb\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x1f\n" +
@@ -1210,7 +1554,19 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x06delete\x18\x05 \x01(\bR\x06delete\"R\n" +
 	"\x12CoordinateResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
-	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks2\xbb\x01\n" +
+	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"a\n" +
+	"\x11TreeHashesRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\rR\x05level\x12\x18\n" +
+	"\aindexes\x18\x03 \x03(\rR\aindexes\",\n" +
+	"\x12TreeHashesResponse\x12\x16\n" +
+	"\x06hashes\x18\x01 \x03(\x06R\x06hashes\"G\n" +
+	"\x0fLeafKeysRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x16\n" +
+	"\x06leaves\x18\x02 \x03(\rR\x06leaves\"@\n" +
+	"\x10LeafKeysResponse\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\fR\x04keys\x12\x18\n" +
+	"\adigests\x18\x02 \x03(\x06R\adigests2\xbb\x01\n" +
 	"\tKVService\x129\n" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
@@ -1222,7 +1578,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
 	"\n" +
 	"Coordinate\x12\x1c.ringkv.v1.CoordinateRequest\x1a\x1d.ringkv.v1.CoordinateResponse\x127\n" +
-	"\x04Hint\x12\x16.ringkv.v1.HintRequest\x1a\x17.ringkv.v1.HintResponseB1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
+	"\x04Hint\x12\x16.ringkv.v1.HintRequest\x1a\x17.ringkv.v1.HintResponse2\xae\x01\n" +
+	"\x12AntiEntropyService\x12N\n" +
+	"\n" +
+	"TreeHashes\x12\x1c.ringkv.v1.TreeHashesRequest\x1a\x1d.ringkv.v1.TreeHashesResponse\"\x03\x90\x02\x01\x12H\n" +
+	"\bLeafKeys\x12\x1a.ringkv.v1.LeafKeysRequest\x1a\x1b.ringkv.v1.LeafKeysResponse\"\x03\x90\x02\x01B1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
 
 var (
 	file_ringkv_v1_ringkv_proto_rawDescOnce sync.Once
@@ -1236,7 +1596,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 	return file_ringkv_v1_ringkv_proto_rawDescData
 }
 
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*GetRequest)(nil),         // 0: ringkv.v1.GetRequest
 	(*GetResponse)(nil),        // 1: ringkv.v1.GetResponse
@@ -1247,42 +1607,52 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*DeleteResponse)(nil),     // 6: ringkv.v1.DeleteResponse
 	(*StatusRequest)(nil),      // 7: ringkv.v1.StatusRequest
 	(*StatusResponse)(nil),     // 8: ringkv.v1.StatusResponse
-	(*Member)(nil),             // 9: ringkv.v1.Member
-	(*HintRequest)(nil),        // 10: ringkv.v1.HintRequest
-	(*HintResponse)(nil),       // 11: ringkv.v1.HintResponse
-	(*ReadRequest)(nil),        // 12: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 13: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 14: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 15: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 16: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 17: ringkv.v1.CoordinateResponse
+	(*AntiEntropy)(nil),        // 9: ringkv.v1.AntiEntropy
+	(*Member)(nil),             // 10: ringkv.v1.Member
+	(*HintRequest)(nil),        // 11: ringkv.v1.HintRequest
+	(*HintResponse)(nil),       // 12: ringkv.v1.HintResponse
+	(*ReadRequest)(nil),        // 13: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 14: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 15: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 16: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 17: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 18: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),  // 19: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil), // 20: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),    // 21: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),   // 22: ringkv.v1.LeafKeysResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	3,  // 0: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
 	3,  // 1: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	9,  // 2: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	3,  // 3: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	0,  // 4: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	2,  // 5: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	5,  // 6: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	7,  // 7: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	12, // 8: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	14, // 9: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	16, // 10: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	10, // 11: ringkv.v1.ReplicaService.Hint:input_type -> ringkv.v1.HintRequest
-	1,  // 12: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	4,  // 13: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	6,  // 14: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	8,  // 15: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	13, // 16: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	15, // 17: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	17, // 18: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	11, // 19: ringkv.v1.ReplicaService.Hint:output_type -> ringkv.v1.HintResponse
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	10, // 2: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	9,  // 3: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	3,  // 4: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	0,  // 5: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	2,  // 6: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	5,  // 7: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	7,  // 8: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	13, // 9: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	15, // 10: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	17, // 11: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	11, // 12: ringkv.v1.ReplicaService.Hint:input_type -> ringkv.v1.HintRequest
+	19, // 13: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	21, // 14: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	1,  // 15: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	4,  // 16: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	6,  // 17: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	8,  // 18: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	14, // 19: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	16, // 20: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	18, // 21: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	12, // 22: ringkv.v1.ReplicaService.Hint:output_type -> ringkv.v1.HintResponse
+	20, // 23: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	22, // 24: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	15, // [15:25] is the sub-list for method output_type
+	5,  // [5:15] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -1296,9 +1666,9 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   23,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_ringkv_v1_ringkv_proto_goTypes,
 		DependencyIndexes: file_ringkv_v1_ringkv_proto_depIdxs,

@@ -30,6 +30,8 @@ const (
 	AdminServiceName = "ringkv.v1.AdminService"
 	// ReplicaServiceName is the fully-qualified name of the ReplicaService service.
 	ReplicaServiceName = "ringkv.v1.ReplicaService"
+	// AntiEntropyServiceName is the fully-qualified name of the AntiEntropyService service.
+	AntiEntropyServiceName = "ringkv.v1.AntiEntropyService"
 )
 
 // These constants are the fully-qualified names of the RPCs defined in this package. They're
@@ -57,6 +59,12 @@ const (
 	ReplicaServiceCoordinateProcedure = "/ringkv.v1.ReplicaService/Coordinate"
 	// ReplicaServiceHintProcedure is the fully-qualified name of the ReplicaService's Hint RPC.
 	ReplicaServiceHintProcedure = "/ringkv.v1.ReplicaService/Hint"
+	// AntiEntropyServiceTreeHashesProcedure is the fully-qualified name of the AntiEntropyService's
+	// TreeHashes RPC.
+	AntiEntropyServiceTreeHashesProcedure = "/ringkv.v1.AntiEntropyService/TreeHashes"
+	// AntiEntropyServiceLeafKeysProcedure is the fully-qualified name of the AntiEntropyService's
+	// LeafKeys RPC.
+	AntiEntropyServiceLeafKeysProcedure = "/ringkv.v1.AntiEntropyService/LeafKeys"
 )
 
 // KVServiceClient is a client for the ringkv.v1.KVService service.
@@ -425,4 +433,108 @@ func (UnimplementedReplicaServiceHandler) Coordinate(context.Context, *connect.R
 
 func (UnimplementedReplicaServiceHandler) Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Hint is not implemented"))
+}
+
+// AntiEntropyServiceClient is a client for the ringkv.v1.AntiEntropyService service.
+type AntiEntropyServiceClient interface {
+	// TreeHashes returns hashes of nodes at one level of a partition's tree.
+	TreeHashes(context.Context, *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error)
+	// LeafKeys returns every key in the given leaves with its version digest.
+	LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error)
+}
+
+// NewAntiEntropyServiceClient constructs a client for the ringkv.v1.AntiEntropyService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewAntiEntropyServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) AntiEntropyServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	antiEntropyServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("AntiEntropyService").Methods()
+	return &antiEntropyServiceClient{
+		treeHashes: connect.NewClient[v1.TreeHashesRequest, v1.TreeHashesResponse](
+			httpClient,
+			baseURL+AntiEntropyServiceTreeHashesProcedure,
+			connect.WithSchema(antiEntropyServiceMethods.ByName("TreeHashes")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		leafKeys: connect.NewClient[v1.LeafKeysRequest, v1.LeafKeysResponse](
+			httpClient,
+			baseURL+AntiEntropyServiceLeafKeysProcedure,
+			connect.WithSchema(antiEntropyServiceMethods.ByName("LeafKeys")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// antiEntropyServiceClient implements AntiEntropyServiceClient.
+type antiEntropyServiceClient struct {
+	treeHashes *connect.Client[v1.TreeHashesRequest, v1.TreeHashesResponse]
+	leafKeys   *connect.Client[v1.LeafKeysRequest, v1.LeafKeysResponse]
+}
+
+// TreeHashes calls ringkv.v1.AntiEntropyService.TreeHashes.
+func (c *antiEntropyServiceClient) TreeHashes(ctx context.Context, req *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error) {
+	return c.treeHashes.CallUnary(ctx, req)
+}
+
+// LeafKeys calls ringkv.v1.AntiEntropyService.LeafKeys.
+func (c *antiEntropyServiceClient) LeafKeys(ctx context.Context, req *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error) {
+	return c.leafKeys.CallUnary(ctx, req)
+}
+
+// AntiEntropyServiceHandler is an implementation of the ringkv.v1.AntiEntropyService service.
+type AntiEntropyServiceHandler interface {
+	// TreeHashes returns hashes of nodes at one level of a partition's tree.
+	TreeHashes(context.Context, *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error)
+	// LeafKeys returns every key in the given leaves with its version digest.
+	LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error)
+}
+
+// NewAntiEntropyServiceHandler builds an HTTP handler from the service implementation. It returns
+// the path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewAntiEntropyServiceHandler(svc AntiEntropyServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	antiEntropyServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("AntiEntropyService").Methods()
+	antiEntropyServiceTreeHashesHandler := connect.NewUnaryHandler(
+		AntiEntropyServiceTreeHashesProcedure,
+		svc.TreeHashes,
+		connect.WithSchema(antiEntropyServiceMethods.ByName("TreeHashes")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	antiEntropyServiceLeafKeysHandler := connect.NewUnaryHandler(
+		AntiEntropyServiceLeafKeysProcedure,
+		svc.LeafKeys,
+		connect.WithSchema(antiEntropyServiceMethods.ByName("LeafKeys")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/ringkv.v1.AntiEntropyService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case AntiEntropyServiceTreeHashesProcedure:
+			antiEntropyServiceTreeHashesHandler.ServeHTTP(w, r)
+		case AntiEntropyServiceLeafKeysProcedure:
+			antiEntropyServiceLeafKeysHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedAntiEntropyServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedAntiEntropyServiceHandler struct{}
+
+func (UnimplementedAntiEntropyServiceHandler) TreeHashes(context.Context, *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AntiEntropyService.TreeHashes is not implemented"))
+}
+
+func (UnimplementedAntiEntropyServiceHandler) LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AntiEntropyService.LeafKeys is not implemented"))
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package antientropy_test
+
+const raceEnabled = false
