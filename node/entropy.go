@@ -211,7 +211,7 @@ func (e *entropy) repair(ctx context.Context, peer string, d antientropy.Diff) (
 	if err != nil {
 		return false, err
 	}
-	raw, err := e.n.peers.Read(ctx, peer, d.Key)
+	raw, err := e.n.peers.bulkRead(ctx, peer, d.Key)
 	if err != nil {
 		return false, err
 	}
@@ -235,7 +235,7 @@ func (e *entropy) repair(ctx context.Context, peer string, d antientropy.Diff) (
 	if !vclock.Equal(merged, remote) {
 		enc := merged.Encode()
 		e.bytes.Add(uint64(len(enc)))
-		if err := e.n.peers.Write(ctx, peer, d.Key, enc); err != nil {
+		if err := e.n.peers.bulkWrite(ctx, peer, d.Key, enc); err != nil {
 			return false, err
 		}
 		e.pushed.Add(1)

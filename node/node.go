@@ -159,7 +159,7 @@ func (n *Node) storeHint(target string, key []byte, set vclock.Set) error {
 
 func (n *Node) newHandoff() *handoff {
 	return &handoff{
-		store: n.store, send: n.peers.deliverHint, healthy: n.healthy,
+		store: n.store, send: n.peers.bulkWrite, healthy: n.healthy,
 		log:         n.log.With("component", "handoff"),
 		limiter:     rate.NewLimiter(rate.Limit(n.cfg.HandoffRate), max(1, n.cfg.HandoffConcurrency)),
 		concurrency: n.cfg.HandoffConcurrency, window: n.cfg.HintWindow, now: time.Now,

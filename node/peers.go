@@ -152,15 +152,29 @@ func (p *peers) Hint(ctx context.Context, node, target string, key, set []byte) 
 	return err
 }
 
-// deliverHint hands a hinted version set to its target over the bulk
-// connections, so hint traffic never queues in front of foreground writes.
-func (p *peers) deliverHint(ctx context.Context, target string, key, set []byte) error {
-	c, err := p.clientIn(&p.bulk, target)
+// bulkWrite is Write over the bulk connections, for background work (hint
+// delivery, anti-entropy repairs), so it never queues in front of
+// foreground requests.
+func (p *peers) bulkWrite(ctx context.Context, node string, key, set []byte) error {
+	c, err := p.clientIn(&p.bulk, node)
 	if err != nil {
 		return err
 	}
 	_, err = c.Write(ctx, connect.NewRequest(&ringkvv1.WriteRequest{Key: key, Set: set}))
 	return err
+}
+
+// bulkRead is Read over the bulk connections.
+func (p *peers) bulkRead(ctx context.Context, node string, key []byte) ([]byte, error) {
+	c, err := p.clientIn(&p.bulk, node)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Read(ctx, connect.NewRequest(&ringkvv1.ReadRequest{Key: key}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg.GetSet(), nil
 }
 
 func (p *peers) close() {
