@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -135,5 +134,5 @@ func (n *Node) forward(ctx context.Context, prefs []string, req *ringkvv1.Coordi
 		lastErr = err
 	}
 	return nil, connect.NewError(connect.CodeUnavailable,
-		fmt.Errorf("no replica of the key (%v) could coordinate the write: %w", prefs, errors.Join(lastErr)))
+		fmt.Errorf("no replica of the key (%v) could coordinate the write: %w", prefs, lastErr))
 }
