@@ -66,9 +66,14 @@ type Config struct {
 	// HintBudgetBytes bounds the hints held for one target; 0 → 1 GiB.
 	HintBudgetBytes int64
 	// HandoffRate bounds hint deliveries per second, all targets together;
-	// 0 → 2000. Higher drains faster and costs foreground latency.
+	// 0 → 2000. A ceiling, not a target: on a small machine the drain is
+	// limited by CPU, fsync and HandoffConcurrency first (730–1330 hints/s
+	// measured on 2 cores).
 	HandoffRate float64
-	// HandoffConcurrency bounds hint deliveries in flight; 0 → 4.
+	// HandoffConcurrency bounds hint deliveries in flight; 0 → 4. More
+	// drains faster and costs foreground throughput and latency (16 in
+	// flight drained 50,000 hints a third faster and halved foreground
+	// throughput on 2 cores).
 	HandoffConcurrency int
 
 	// DisableAntiEntropy stops Merkle-tree exchanges (trees are still kept).
