@@ -22,7 +22,9 @@ func (n *Node) routes() http.Handler {
 	// message may carry a full sibling set.
 	clientMax := n.cfg.MaxValueBytes + MaxKeyBytes + 64<<10
 	replicaMax := n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1) + 64<<10
-	icpt := connect.WithInterceptors(n.metrics.interceptor())
+	// Compress only responses big enough to gain from it, for clients
+	// that ask for gzip.
+	icpt := connect.WithHandlerOptions(connect.WithInterceptors(n.metrics.interceptor()), connect.WithCompressMinBytes(4<<10))
 	mux.Handle(ringkvv1connect.NewKVServiceHandler(kvHandler{n}, icpt, connect.WithReadMaxBytes(clientMax)))
 	mux.Handle(ringkvv1connect.NewAdminServiceHandler(adminHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
 	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, connect.WithReadMaxBytes(replicaMax)))
