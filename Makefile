@@ -31,4 +31,5 @@ generate:
 	$(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0 generate
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./vclock ./ring ./node
+	$(GO) test -run '^$$' -bench . -benchmem ./vclock ./ring ./antientropy
+	$(GO) test -run '^$$' -bench 'Store|Cluster' -benchmem ./node

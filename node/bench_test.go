@@ -85,3 +85,25 @@ func BenchmarkStoreUpdate(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStoreRead measures one replica's local read of an existing key.
+func BenchmarkStoreRead(b *testing.B) {
+	s, err := node.OpenStore(node.StoreOptions{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	value := make([]byte, 100)
+	for i := range 10000 {
+		if _, err := s.Update([]byte("k"+strconv.Itoa(i)), vclock.VV{}, value, false, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Read([]byte("k" + strconv.Itoa(i%10000))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
