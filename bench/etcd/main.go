@@ -82,4 +82,3 @@ func run() error {
 	}
 	return res.WriteText(os.Stdout)
 }
-
