@@ -93,19 +93,23 @@ func (n *Node) start(deps Deps) error {
 	n.entropy = n.newEntropy()
 	n.metrics = newMetrics(n)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	// Gossip and the first view of the ring come before serving: every
+	// handler may rely on both. Peers' calls wait in the listen backlog
+	// meanwhile, under their own deadlines.
+	g, err := gossip.New(n.gossipConfig(deps.TuneGossip))
+	if err == nil {
+		n.gossip = g
+		err = n.refreshView()
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	n.loops.Go(func() {
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("api server stopped", "err", err)
 		}
 	})
-	g, err := gossip.New(n.gossipConfig(deps.TuneGossip))
-	if err != nil {
-		return err
-	}
-	n.gossip = g
-	if err := n.refreshView(); err != nil {
-		return err
-	}
 	n.loops.Go(n.watchMembership)
 	hctx, cancel := context.WithCancel(context.Background())
 	n.loops.Go(func() { <-n.stop; cancel() })
