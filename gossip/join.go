@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/ringkv/ringkv/internal/backoff"
 )
 
 // join runs the join loop for New: it returns nil once joined, the
@@ -61,7 +63,7 @@ func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result ch
 			default:
 			}
 		}
-		if err == nil || !g.sleep(backoff(attempt, base, ceiling, rand.Int64N)) {
+		if err == nil || !g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) {
 			return
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/ringkv/ringkv/internal/backoff"
 )
 
 // handoff delivers hints to their targets once the failure detector finds
@@ -99,9 +101,8 @@ func (h *handoff) round(ctx context.Context) {
 // backOff schedules the next attempt for target with full jitter.
 func (h *handoff) backOff(target string) {
 	st := h.backoff[target]
+	st.next = h.now().Add(backoff.FullJitter(st.attempts, handoffBackoffBase, handoffBackoffMax, rand.Int64N))
 	st.attempts++
-	ceil := min(handoffBackoffMax, handoffBackoffBase<<min(st.attempts, 16))
-	st.next = h.now().Add(time.Duration(rand.Int64N(int64(ceil) + 1)))
 	h.backoff[target] = st
 	h.log.Debug("hint delivery failed; backing off", "target", target, "attempts", st.attempts, "until", st.next)
 }
