@@ -131,12 +131,6 @@ type Hint struct {
 	hk      []byte
 }
 
-// Set decodes the hint's version set.
-func (h Hint) Set() (vclock.Set, error) {
-	_, set, err := decodeHint(h.raw)
-	return set, err
-}
-
 // ScanHints calls fn for each hint held for target, in key order, until fn
 // returns false. Hints that cannot be decoded are skipped.
 func (s *Store) ScanHints(target string, fn func(Hint) bool) error {
