@@ -108,7 +108,12 @@ func (p *peers) Read(ctx context.Context, node string, key []byte) ([]byte, erro
 	if node == p.self {
 		return p.store.ReadRaw(key)
 	}
-	c, err := p.client(node)
+	return p.readIn(ctx, &p.fg, node, key)
+}
+
+// readIn reads key from a remote node over pool's connections.
+func (p *peers) readIn(ctx context.Context, pool *peerPool, node string, key []byte) ([]byte, error) {
+	c, err := p.clientIn(pool, node)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +133,12 @@ func (p *peers) Write(ctx context.Context, node string, key, set []byte) error {
 		_, err = p.store.Merge(key, s)
 		return err
 	}
-	c, err := p.client(node)
+	return p.writeIn(ctx, &p.fg, node, key, set)
+}
+
+// writeIn merges set into a remote node's copy over pool's connections.
+func (p *peers) writeIn(ctx context.Context, pool *peerPool, node string, key, set []byte) error {
+	c, err := p.clientIn(pool, node)
 	if err != nil {
 		return err
 	}
@@ -156,25 +166,12 @@ func (p *peers) Hint(ctx context.Context, node, target string, key, set []byte) 
 // delivery, anti-entropy repairs), so it never queues in front of
 // foreground requests.
 func (p *peers) bulkWrite(ctx context.Context, node string, key, set []byte) error {
-	c, err := p.clientIn(&p.bulk, node)
-	if err != nil {
-		return err
-	}
-	_, err = c.Write(ctx, connect.NewRequest(&ringkvv1.WriteRequest{Key: key, Set: set}))
-	return err
+	return p.writeIn(ctx, &p.bulk, node, key, set)
 }
 
 // bulkRead is Read over the bulk connections.
 func (p *peers) bulkRead(ctx context.Context, node string, key []byte) ([]byte, error) {
-	c, err := p.clientIn(&p.bulk, node)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Read(ctx, connect.NewRequest(&ringkvv1.ReadRequest{Key: key}))
-	if err != nil {
-		return nil, err
-	}
-	return resp.Msg.GetSet(), nil
+	return p.readIn(ctx, &p.bulk, node, key)
 }
 
 func (p *peers) close() {

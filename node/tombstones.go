@@ -51,12 +51,7 @@ func (s *Store) ScanTombstones(lo, hi uint64, fn func(Tombstone) bool) error {
 	if s.closed {
 		return ErrClosed
 	}
-	lower := binary.BigEndian.AppendUint64([]byte{prefixTombstone}, lo)
-	upper := prefixEnd([]byte{prefixTombstone})
-	if hi < ^uint64(0) {
-		upper = binary.BigEndian.AppendUint64([]byte{prefixTombstone}, hi+1)
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := s.hashRangeIter(prefixTombstone, lo, hi)
 	if err != nil {
 		return err
 	}

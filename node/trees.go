@@ -125,12 +125,7 @@ func (s *Store) LeafKeys(p int, leaves []int) ([]antientropy.KeyDigest, error) {
 
 // scanHashRange appends every data key whose hash is in [lo, hi].
 func (s *Store) scanHashRange(lo, hi uint64, out []antientropy.KeyDigest) ([]antientropy.KeyDigest, error) {
-	lower := binary.BigEndian.AppendUint64([]byte{prefixData}, lo)
-	upper := prefixEnd([]byte{prefixData})
-	if hi < ^uint64(0) {
-		upper = binary.BigEndian.AppendUint64([]byte{prefixData}, hi+1)
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := s.hashRangeIter(prefixData, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -157,4 +152,15 @@ func (s *Store) checkLeaves(leaves []int) error {
 	var err error
 	s.trees.with(0, func(t *antientropy.Tree) { err = t.CheckLeaves(leaves) })
 	return err
+}
+
+// hashRangeIter iterates the keys under prefix ('d' or 'x', both laid out
+// as prefix | xxhash(key) | key) whose hash is in [lo, hi].
+func (s *Store) hashRangeIter(prefix byte, lo, hi uint64) (*pebble.Iterator, error) {
+	lower := binary.BigEndian.AppendUint64([]byte{prefix}, lo)
+	upper := prefixEnd([]byte{prefix})
+	if hi < ^uint64(0) {
+		upper = binary.BigEndian.AppendUint64([]byte{prefix}, hi+1)
+	}
+	return s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 }

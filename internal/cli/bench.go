@@ -104,7 +104,7 @@ func runBench(cmd *cobra.Command, stdio IO, f *benchFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	addrs := splitAddrs(f.addr)
+	addrs := splitList(f.addr)
 	if f.dev {
 		var teardown func()
 		addrs, teardown, err = startBenchCluster(ctx, stdio.Err)
@@ -267,16 +267,6 @@ func (f *benchFlags) properties() (props bench.Properties, fromFile bool, err er
 		props.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	return props, fromFile, nil
-}
-
-func splitAddrs(s string) []string {
-	var out []string
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // reachable asks every node for its status, so a wrong address fails in a
