@@ -93,6 +93,10 @@ type Config struct {
 	// partition); 0 → antientropy.DefaultDepth.
 	TreeDepth int
 
+	// EnablePprof serves Go's profiler at /debug/pprof/ on the API port.
+	// Off by default: profiles expose internals and cost CPU while taken.
+	EnablePprof bool
+
 	Logger *slog.Logger // nil → discard
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"connectrpc.com/connect"
@@ -30,6 +31,13 @@ func (n *Node) routes() http.Handler {
 	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, connect.WithReadMaxBytes(replicaMax)))
 	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, icpt, connect.WithReadMaxBytes(1<<20)))
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	if n.cfg.EnablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
 	return mux
 }
 

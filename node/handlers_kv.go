@@ -119,7 +119,7 @@ func (n *Node) forward(ctx context.Context, prefs []string, req *ringkvv1.Coordi
 			lastErr = fmt.Errorf("replica %s is suspected or down", id)
 			continue
 		}
-		c, err := n.peers.client(id)
+		c, err := n.peers.clientIn(&n.peers.fg, id)
 		if err != nil {
 			lastErr = err
 			continue

@@ -16,6 +16,9 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// Replica streams, on the receiving side.
+	streamOps   *prometheus.CounterVec
+	streamBatch prometheus.Histogram
 }
 
 func newMetrics(n *Node) *metrics {
@@ -30,12 +33,21 @@ func newMetrics(n *Node) *metrics {
 			Help:    "RPC latency, by service and operation.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 18), // 50µs .. ~6.5s
 		}, []string{"service", "op"}),
+		streamOps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "ringkv", Name: "replica_stream_ops_total",
+			Help: "Replica operations received on peers' streams, by kind and outcome.",
+		}, []string{"kind", "outcome"}),
+		streamBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "ringkv", Name: "replica_stream_batch_ops",
+			Help:    "Operations per message received on peers' replica streams.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
+		}),
 	}
 	counter := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ringkv", Name: name, Help: help},
 			func() float64 { return float64(f()) })
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch,
 		counter("hints_stored_total", "Hints stored on this node for other replicas.", n.hintsIn.Load),
 		counter("hints_delivered_total", "Hints delivered to their target and deleted.", n.handoff.delivered.Load),
 		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),
@@ -70,11 +82,7 @@ func (m *metrics) interceptor() connect.UnaryInterceptorFunc {
 			start := time.Now()
 			resp, err := next(ctx, req)
 			service, op := splitProcedure(req.Spec().Procedure)
-			outcome := "ok"
-			if err != nil {
-				outcome = connect.CodeOf(err).String()
-			}
-			m.requests.WithLabelValues(service, op, outcome).Inc()
+			m.requests.WithLabelValues(service, op, outcome(err)).Inc()
 			m.latency.WithLabelValues(service, op).Observe(time.Since(start).Seconds())
 			return resp, err
 		}
@@ -89,4 +97,12 @@ func splitProcedure(p string) (string, string) {
 		service = service[i+1:]
 	}
 	return service, op
+}
+
+// outcome is a metrics label: "ok" or the error's Connect code.
+func outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return connect.CodeOf(err).String()
 }

@@ -49,6 +49,7 @@ type Node struct {
 	suspicions atomic.Uint64
 
 	changed   chan struct{} // membership changed; capacity 1
+	draining  chan struct{} // closed when the server shuts down: streams end
 	stop      chan struct{}
 	loops     sync.WaitGroup
 	closeOnce sync.Once
@@ -62,7 +63,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1),
+		draining: make(chan struct{}), stop: make(chan struct{})}
 	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
 		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}})
 	if err != nil {
@@ -93,6 +95,9 @@ func (n *Node) start(deps Deps) error {
 	n.entropy = n.newEntropy()
 	n.metrics = newMetrics(n)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	// Shutdown waits for connections to fall idle; peers' replica streams
+	// never would, so they end when it starts.
+	n.srv.RegisterOnShutdown(func() { close(n.draining) })
 	// Gossip and the first view of the ring come before serving: every
 	// handler may rely on both. Peers' calls wait in the listen backlog
 	// meanwhile, under their own deadlines.

@@ -19,18 +19,26 @@ import (
 // errUnknownPeer is returned for a node whose address gossip has not told us.
 var errUnknownPeer = errors.New("node: no address known for peer")
 
-// peers is the quorum.Replicas transport: unary Connect calls to other
-// nodes, and direct Pebble calls for this node. Replica traffic is not
+// peers is the quorum.Replicas transport. Foreground operations for other
+// nodes ride one long-lived stream per peer (replicaStream); background
+// work (hint delivery, anti-entropy) makes unary calls on connections of
+// its own, so it never queues in front of foreground writes. This node's
+// own replica is reached by direct Pebble calls. Replica traffic is not
 // compressed: on a LAN gzip costs more CPU than it saves.
 type peers struct {
 	self      string
 	store     *Store
 	storeHint func(target string, key []byte, set vclock.Set) error // this node's hint store
 	maxRead   int
-	fg, bulk  peerPool // foreground requests; hint delivery (its own connections)
+	fg, bulk  peerPool // foreground streams; background calls
+
+	ctx     context.Context // ends the streams on close
+	cancel  context.CancelFunc
+	streams sync.WaitGroup // the streams' goroutines
 
 	mu    sync.Mutex
 	addrs map[string]string
+	open  map[string]*replicaStream // by address
 }
 
 // peerPool is one HTTP/2 client and the replica clients on it, by address.
@@ -69,8 +77,40 @@ func (p *peers) entropyClient(id string) (entropyClient, error) {
 }
 
 func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int) *peers {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
-		fg: newPeerPool(), bulk: newPeerPool(), addrs: map[string]string{}}
+		fg: newPeerPool(), bulk: newPeerPool(), ctx: ctx, cancel: cancel,
+		addrs: map[string]string{}, open: map[string]*replicaStream{}}
+}
+
+// stream returns the open stream to node id, opening one if there is none
+// or the last one failed.
+func (p *peers) stream(id string) (*replicaStream, error) {
+	c, err := p.clientIn(&p.fg, id)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	addr := p.addrs[id]
+	s := p.open[addr]
+	if s == nil || s.failed() {
+		if p.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		s = openStream(p.ctx, &p.streams, id, c)
+		p.open[addr] = s
+	}
+	return s, nil
+}
+
+// do runs one foreground operation on node id's stream.
+func (p *peers) do(ctx context.Context, id string, kind ringkvv1.ReplicaOp_Kind, target string, key, set []byte) ([]byte, error) {
+	s, err := p.stream(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.do(ctx, kind, target, key, set)
 }
 
 func (p *peers) setAddrs(members map[string]gossip.Member) {
@@ -81,11 +121,6 @@ func (p *peers) setAddrs(members map[string]gossip.Member) {
 			p.addrs[id] = m.RPCAddr
 		}
 	}
-}
-
-// client returns the foreground replica client for node id.
-func (p *peers) client(id string) (ringkvv1connect.ReplicaServiceClient, error) {
-	return p.clientIn(&p.fg, id)
 }
 
 func (p *peers) clientIn(pool *peerPool, id string) (ringkvv1connect.ReplicaServiceClient, error) {
@@ -108,7 +143,7 @@ func (p *peers) Read(ctx context.Context, node string, key []byte) ([]byte, erro
 	if node == p.self {
 		return p.store.ReadRaw(key)
 	}
-	return p.readIn(ctx, &p.fg, node, key)
+	return p.do(ctx, node, ringkvv1.ReplicaOp_KIND_READ, "", key, nil)
 }
 
 // readIn reads key from a remote node over pool's connections.
@@ -133,7 +168,8 @@ func (p *peers) Write(ctx context.Context, node string, key, set []byte) error {
 		_, err = p.store.Merge(key, s)
 		return err
 	}
-	return p.writeIn(ctx, &p.fg, node, key, set)
+	_, err := p.do(ctx, node, ringkvv1.ReplicaOp_KIND_WRITE, "", key, set)
+	return err
 }
 
 // writeIn merges set into a remote node's copy over pool's connections.
@@ -154,11 +190,7 @@ func (p *peers) Hint(ctx context.Context, node, target string, key, set []byte) 
 		}
 		return p.storeHint(target, key, s)
 	}
-	c, err := p.client(node)
-	if err != nil {
-		return err
-	}
-	_, err = c.Hint(ctx, connect.NewRequest(&ringkvv1.HintRequest{Target: target, Key: key, Set: set}))
+	_, err := p.do(ctx, node, ringkvv1.ReplicaOp_KIND_HINT, target, key, set)
 	return err
 }
 
@@ -174,7 +206,10 @@ func (p *peers) bulkRead(ctx context.Context, node string, key []byte) ([]byte, 
 	return p.readIn(ctx, &p.bulk, node, key)
 }
 
+// close ends every stream and closes idle connections.
 func (p *peers) close() {
+	p.cancel()
+	p.streams.Wait()
 	p.fg.http.CloseIdleConnections()
 	p.bulk.http.CloseIdleConnections()
 }

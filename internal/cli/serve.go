@@ -60,6 +60,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.AntiEntropyInterval, "ae-interval", cfg.AntiEntropyInterval, "time for one pass of exchanges over every partition this node replicates")
 	fl.Float64Var(&cfg.AntiEntropyRepairRate, "ae-repair-rate", cfg.AntiEntropyRepairRate, "most keys repaired per second by anti-entropy")
 	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone outlives the moment every replica holds it; must exceed --hint-window")
+	fl.BoolVar(&cfg.EnablePprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --listen")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	return cmd
 }

@@ -25,6 +25,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ReplicaOp_Kind int32
+
+const (
+	ReplicaOp_KIND_UNSPECIFIED ReplicaOp_Kind = 0
+	// Read returns the replica's encoded version set for key (empty: none).
+	ReplicaOp_KIND_READ ReplicaOp_Kind = 1
+	// Write merges set into the replica's copy; answered once durable.
+	ReplicaOp_KIND_WRITE ReplicaOp_Kind = 2
+	// Hint stores set durably as a hint for target, another replica, to be
+	// handed off when target is healthy again.
+	ReplicaOp_KIND_HINT ReplicaOp_Kind = 3
+)
+
+// Enum value maps for ReplicaOp_Kind.
+var (
+	ReplicaOp_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_READ",
+		2: "KIND_WRITE",
+		3: "KIND_HINT",
+	}
+	ReplicaOp_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_READ":        1,
+		"KIND_WRITE":       2,
+		"KIND_HINT":        3,
+	}
+)
+
+func (x ReplicaOp_Kind) Enum() *ReplicaOp_Kind {
+	p := new(ReplicaOp_Kind)
+	*p = x
+	return p
+}
+
+func (x ReplicaOp_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplicaOp_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_ringkv_v1_ringkv_proto_enumTypes[0].Descriptor()
+}
+
+func (ReplicaOp_Kind) Type() protoreflect.EnumType {
+	return &file_ringkv_v1_ringkv_proto_enumTypes[0]
+}
+
+func (x ReplicaOp_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReplicaOp_Kind.Descriptor instead.
+func (ReplicaOp_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12, 0}
+}
+
 type GetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Key   []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -846,29 +902,27 @@ func (x *Member) GetHintsOldestUnixMs() int64 {
 	return 0
 }
 
-type HintRequest struct {
+type ReplicaBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
-	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Set           []byte                 `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	Ops           []*ReplicaOp           `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *HintRequest) Reset() {
-	*x = HintRequest{}
+func (x *ReplicaBatch) Reset() {
+	*x = ReplicaBatch{}
 	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *HintRequest) String() string {
+func (x *ReplicaBatch) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*HintRequest) ProtoMessage() {}
+func (*ReplicaBatch) ProtoMessage() {}
 
-func (x *HintRequest) ProtoReflect() protoreflect.Message {
+func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
 	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -880,53 +934,128 @@ func (x *HintRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use HintRequest.ProtoReflect.Descriptor instead.
-func (*HintRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ReplicaBatch.ProtoReflect.Descriptor instead.
+func (*ReplicaBatch) Descriptor() ([]byte, []int) {
 	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *HintRequest) GetTarget() string {
+func (x *ReplicaBatch) GetOps() []*ReplicaOp {
 	if x != nil {
-		return x.Target
+		return x.Ops
 	}
-	return ""
+	return nil
 }
 
-func (x *HintRequest) GetKey() []byte {
+// ReplicaOp is one replica operation on a stream.
+type ReplicaOp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is chosen by the sender, unique on its stream; the result carries it.
+	Id     uint64         `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind   ReplicaOp_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=ringkv.v1.ReplicaOp_Kind" json:"kind,omitempty"`
+	Key    []byte         `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Set    []byte         `protobuf:"bytes,4,opt,name=set,proto3" json:"set,omitempty"`
+	Target string         `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
+	// timeout_us is how long the operation has left, in microseconds, when
+	// sent; the receiver does not start it after that.
+	TimeoutUs     int64 `protobuf:"varint,6,opt,name=timeout_us,json=timeoutUs,proto3" json:"timeout_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaOp) Reset() {
+	*x = ReplicaOp{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaOp) ProtoMessage() {}
+
+func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaOp.ProtoReflect.Descriptor instead.
+func (*ReplicaOp) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReplicaOp) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ReplicaOp) GetKind() ReplicaOp_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return ReplicaOp_KIND_UNSPECIFIED
+}
+
+func (x *ReplicaOp) GetKey() []byte {
 	if x != nil {
 		return x.Key
 	}
 	return nil
 }
 
-func (x *HintRequest) GetSet() []byte {
+func (x *ReplicaOp) GetSet() []byte {
 	if x != nil {
 		return x.Set
 	}
 	return nil
 }
 
-type HintResponse struct {
+func (x *ReplicaOp) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ReplicaOp) GetTimeoutUs() int64 {
+	if x != nil {
+		return x.TimeoutUs
+	}
+	return 0
+}
+
+type ReplicaResults struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*ReplicaResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *HintResponse) Reset() {
-	*x = HintResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+func (x *ReplicaResults) Reset() {
+	*x = ReplicaResults{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *HintResponse) String() string {
+func (x *ReplicaResults) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*HintResponse) ProtoMessage() {}
+func (*ReplicaResults) ProtoMessage() {}
 
-func (x *HintResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,9 +1066,86 @@ func (x *HintResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use HintResponse.ProtoReflect.Descriptor instead.
-func (*HintResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+// Deprecated: Use ReplicaResults.ProtoReflect.Descriptor instead.
+func (*ReplicaResults) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReplicaResults) GetResults() []*ReplicaResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type ReplicaResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// code is a Connect error code; 0 means the operation succeeded.
+	Code  uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// set answers a read.
+	Set           []byte `protobuf:"bytes,4,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaResult) Reset() {
+	*x = ReplicaResult{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaResult) ProtoMessage() {}
+
+func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaResult.ProtoReflect.Descriptor instead.
+func (*ReplicaResult) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReplicaResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ReplicaResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ReplicaResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReplicaResult) GetSet() []byte {
+	if x != nil {
+		return x.Set
+	}
+	return nil
 }
 
 type ReadRequest struct {
@@ -951,7 +1157,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1169,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1182,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -995,7 +1201,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1213,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1226,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -1040,7 +1246,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1258,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1271,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -1090,7 +1296,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1308,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1321,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 type CoordinateRequest struct {
@@ -1131,7 +1337,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1349,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1362,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1204,7 +1410,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1422,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1435,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1257,7 +1463,7 @@ type TreeHashesRequest struct {
 
 func (x *TreeHashesRequest) Reset() {
 	*x = TreeHashesRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1475,7 @@ func (x *TreeHashesRequest) String() string {
 func (*TreeHashesRequest) ProtoMessage() {}
 
 func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1488,7 @@ func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
 func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TreeHashesRequest) GetPartition() uint32 {
@@ -1315,7 +1521,7 @@ type TreeHashesResponse struct {
 
 func (x *TreeHashesResponse) Reset() {
 	*x = TreeHashesResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1327,7 +1533,7 @@ func (x *TreeHashesResponse) String() string {
 func (*TreeHashesResponse) ProtoMessage() {}
 
 func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1340,7 +1546,7 @@ func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
 func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TreeHashesResponse) GetHashes() []uint64 {
@@ -1360,7 +1566,7 @@ type LeafKeysRequest struct {
 
 func (x *LeafKeysRequest) Reset() {
 	*x = LeafKeysRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1578,7 @@ func (x *LeafKeysRequest) String() string {
 func (*LeafKeysRequest) ProtoMessage() {}
 
 func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1591,7 @@ func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
 func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LeafKeysRequest) GetPartition() uint32 {
@@ -1412,7 +1618,7 @@ type LeafKeysResponse struct {
 
 func (x *LeafKeysResponse) Reset() {
 	*x = LeafKeysResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1630,7 @@ func (x *LeafKeysResponse) String() string {
 func (*LeafKeysResponse) ProtoMessage() {}
 
 func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1643,7 @@ func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
 func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LeafKeysResponse) GetKeys() [][]byte {
@@ -1532,12 +1738,30 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05hints\x18\a \x01(\x04R\x05hints\x12\x1d\n" +
 	"\n" +
 	"hint_bytes\x18\b \x01(\x04R\thintBytes\x12/\n" +
-	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\"I\n" +
-	"\vHintRequest\x12\x16\n" +
-	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
-	"\x03set\x18\x03 \x01(\fR\x03set\"\x0e\n" +
-	"\fHintResponse\"\x1f\n" +
+	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\"6\n" +
+	"\fReplicaBatch\x12&\n" +
+	"\x03ops\x18\x01 \x03(\v2\x14.ringkv.v1.ReplicaOpR\x03ops\"\xf1\x01\n" +
+	"\tReplicaOp\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12-\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x19.ringkv.v1.ReplicaOp.KindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12\x10\n" +
+	"\x03set\x18\x04 \x01(\fR\x03set\x12\x16\n" +
+	"\x06target\x18\x05 \x01(\tR\x06target\x12\x1d\n" +
+	"\n" +
+	"timeout_us\x18\x06 \x01(\x03R\ttimeoutUs\"J\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tKIND_READ\x10\x01\x12\x0e\n" +
+	"\n" +
+	"KIND_WRITE\x10\x02\x12\r\n" +
+	"\tKIND_HINT\x10\x03\"D\n" +
+	"\x0eReplicaResults\x122\n" +
+	"\aresults\x18\x01 \x03(\v2\x18.ringkv.v1.ReplicaResultR\aresults\"[\n" +
+	"\rReplicaResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x10\n" +
+	"\x03set\x18\x04 \x01(\fR\x03set\"\x1f\n" +
 	"\vReadRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\" \n" +
 	"\fReadResponse\x12\x10\n" +
@@ -1572,13 +1796,13 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse2R\n" +
 	"\fAdminService\x12B\n" +
-	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x8e\x02\n" +
+	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x97\x02\n" +
 	"\x0eReplicaService\x12<\n" +
 	"\x04Read\x12\x16.ringkv.v1.ReadRequest\x1a\x17.ringkv.v1.ReadResponse\"\x03\x90\x02\x01\x12:\n" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
 	"\n" +
-	"Coordinate\x12\x1c.ringkv.v1.CoordinateRequest\x1a\x1d.ringkv.v1.CoordinateResponse\x127\n" +
-	"\x04Hint\x12\x16.ringkv.v1.HintRequest\x1a\x17.ringkv.v1.HintResponse2\xae\x01\n" +
+	"Coordinate\x12\x1c.ringkv.v1.CoordinateRequest\x1a\x1d.ringkv.v1.CoordinateResponse\x12@\n" +
+	"\x06Stream\x12\x17.ringkv.v1.ReplicaBatch\x1a\x19.ringkv.v1.ReplicaResults(\x010\x012\xae\x01\n" +
 	"\x12AntiEntropyService\x12N\n" +
 	"\n" +
 	"TreeHashes\x12\x1c.ringkv.v1.TreeHashesRequest\x1a\x1d.ringkv.v1.TreeHashesResponse\"\x03\x90\x02\x01\x12H\n" +
@@ -1596,63 +1820,70 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 	return file_ringkv_v1_ringkv_proto_rawDescData
 }
 
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
-	(*GetRequest)(nil),         // 0: ringkv.v1.GetRequest
-	(*GetResponse)(nil),        // 1: ringkv.v1.GetResponse
-	(*PutRequest)(nil),         // 2: ringkv.v1.PutRequest
-	(*Ack)(nil),                // 3: ringkv.v1.Ack
-	(*PutResponse)(nil),        // 4: ringkv.v1.PutResponse
-	(*DeleteRequest)(nil),      // 5: ringkv.v1.DeleteRequest
-	(*DeleteResponse)(nil),     // 6: ringkv.v1.DeleteResponse
-	(*StatusRequest)(nil),      // 7: ringkv.v1.StatusRequest
-	(*StatusResponse)(nil),     // 8: ringkv.v1.StatusResponse
-	(*AntiEntropy)(nil),        // 9: ringkv.v1.AntiEntropy
-	(*Member)(nil),             // 10: ringkv.v1.Member
-	(*HintRequest)(nil),        // 11: ringkv.v1.HintRequest
-	(*HintResponse)(nil),       // 12: ringkv.v1.HintResponse
-	(*ReadRequest)(nil),        // 13: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 14: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 15: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 16: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 17: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 18: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),  // 19: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil), // 20: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),    // 21: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),   // 22: ringkv.v1.LeafKeysResponse
+	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
+	(*GetRequest)(nil),         // 1: ringkv.v1.GetRequest
+	(*GetResponse)(nil),        // 2: ringkv.v1.GetResponse
+	(*PutRequest)(nil),         // 3: ringkv.v1.PutRequest
+	(*Ack)(nil),                // 4: ringkv.v1.Ack
+	(*PutResponse)(nil),        // 5: ringkv.v1.PutResponse
+	(*DeleteRequest)(nil),      // 6: ringkv.v1.DeleteRequest
+	(*DeleteResponse)(nil),     // 7: ringkv.v1.DeleteResponse
+	(*StatusRequest)(nil),      // 8: ringkv.v1.StatusRequest
+	(*StatusResponse)(nil),     // 9: ringkv.v1.StatusResponse
+	(*AntiEntropy)(nil),        // 10: ringkv.v1.AntiEntropy
+	(*Member)(nil),             // 11: ringkv.v1.Member
+	(*ReplicaBatch)(nil),       // 12: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),          // 13: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),     // 14: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),      // 15: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),        // 16: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 17: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 18: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 19: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 20: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 21: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),  // 22: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil), // 23: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),    // 24: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),   // 25: ringkv.v1.LeafKeysResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
-	3,  // 0: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
-	3,  // 1: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	10, // 2: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	9,  // 3: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
-	3,  // 4: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	0,  // 5: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	2,  // 6: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	5,  // 7: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	7,  // 8: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	13, // 9: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	15, // 10: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	17, // 11: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	11, // 12: ringkv.v1.ReplicaService.Hint:input_type -> ringkv.v1.HintRequest
-	19, // 13: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	21, // 14: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	1,  // 15: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	4,  // 16: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	6,  // 17: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	8,  // 18: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	14, // 19: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	16, // 20: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	18, // 21: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	12, // 22: ringkv.v1.ReplicaService.Hint:output_type -> ringkv.v1.HintResponse
-	20, // 23: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	22, // 24: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	15, // [15:25] is the sub-list for method output_type
-	5,  // [5:15] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	4,  // 0: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
+	4,  // 1: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
+	11, // 2: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	10, // 3: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	13, // 4: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	0,  // 5: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
+	15, // 6: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	4,  // 7: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	1,  // 8: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	3,  // 9: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	6,  // 10: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	8,  // 11: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	16, // 12: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	18, // 13: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	20, // 14: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	12, // 15: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	22, // 16: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	24, // 17: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	2,  // 18: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	5,  // 19: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	7,  // 20: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	9,  // 21: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	17, // 22: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	19, // 23: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	21, // 24: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	14, // 25: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	23, // 26: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	25, // 27: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	18, // [18:28] is the sub-list for method output_type
+	8,  // [8:18] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -1665,13 +1896,14 @@ func file_ringkv_v1_ringkv_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   23,
+			NumEnums:      1,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
 		GoTypes:           file_ringkv_v1_ringkv_proto_goTypes,
 		DependencyIndexes: file_ringkv_v1_ringkv_proto_depIdxs,
+		EnumInfos:         file_ringkv_v1_ringkv_proto_enumTypes,
 		MessageInfos:      file_ringkv_v1_ringkv_proto_msgTypes,
 	}.Build()
 	File_ringkv_v1_ringkv_proto = out.File

@@ -57,8 +57,8 @@ const (
 	// ReplicaServiceCoordinateProcedure is the fully-qualified name of the ReplicaService's Coordinate
 	// RPC.
 	ReplicaServiceCoordinateProcedure = "/ringkv.v1.ReplicaService/Coordinate"
-	// ReplicaServiceHintProcedure is the fully-qualified name of the ReplicaService's Hint RPC.
-	ReplicaServiceHintProcedure = "/ringkv.v1.ReplicaService/Hint"
+	// ReplicaServiceStreamProcedure is the fully-qualified name of the ReplicaService's Stream RPC.
+	ReplicaServiceStreamProcedure = "/ringkv.v1.ReplicaService/Stream"
 	// AntiEntropyServiceTreeHashesProcedure is the fully-qualified name of the AntiEntropyService's
 	// TreeHashes RPC.
 	AntiEntropyServiceTreeHashesProcedure = "/ringkv.v1.AntiEntropyService/TreeHashes"
@@ -281,9 +281,12 @@ type ReplicaServiceClient interface {
 	// Coordinate runs a forwarded Put or Delete on a replica of the key. The
 	// receiver coordinates it itself; it never forwards again.
 	Coordinate(context.Context, *connect.Request[v1.CoordinateRequest]) (*connect.Response[v1.CoordinateResponse], error)
-	// Hint stores an encoded version set durably as a hint for another
-	// replica (target), to be handed off when the target is healthy again.
-	Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error)
+	// Stream carries one peer's foreground replica operations on a
+	// long-lived stream. Each message batches whatever the sender queued
+	// while its previous message was being written; the receiver applies the
+	// operations concurrently and answers each by id, in completion order,
+	// batched the same way.
+	Stream(context.Context) *connect.BidiStreamForClient[v1.ReplicaBatch, v1.ReplicaResults]
 }
 
 // NewReplicaServiceClient constructs a client for the ringkv.v1.ReplicaService service. By default,
@@ -316,10 +319,10 @@ func NewReplicaServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(replicaServiceMethods.ByName("Coordinate")),
 			connect.WithClientOptions(opts...),
 		),
-		hint: connect.NewClient[v1.HintRequest, v1.HintResponse](
+		stream: connect.NewClient[v1.ReplicaBatch, v1.ReplicaResults](
 			httpClient,
-			baseURL+ReplicaServiceHintProcedure,
-			connect.WithSchema(replicaServiceMethods.ByName("Hint")),
+			baseURL+ReplicaServiceStreamProcedure,
+			connect.WithSchema(replicaServiceMethods.ByName("Stream")),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -330,7 +333,7 @@ type replicaServiceClient struct {
 	read       *connect.Client[v1.ReadRequest, v1.ReadResponse]
 	write      *connect.Client[v1.WriteRequest, v1.WriteResponse]
 	coordinate *connect.Client[v1.CoordinateRequest, v1.CoordinateResponse]
-	hint       *connect.Client[v1.HintRequest, v1.HintResponse]
+	stream     *connect.Client[v1.ReplicaBatch, v1.ReplicaResults]
 }
 
 // Read calls ringkv.v1.ReplicaService.Read.
@@ -348,9 +351,9 @@ func (c *replicaServiceClient) Coordinate(ctx context.Context, req *connect.Requ
 	return c.coordinate.CallUnary(ctx, req)
 }
 
-// Hint calls ringkv.v1.ReplicaService.Hint.
-func (c *replicaServiceClient) Hint(ctx context.Context, req *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error) {
-	return c.hint.CallUnary(ctx, req)
+// Stream calls ringkv.v1.ReplicaService.Stream.
+func (c *replicaServiceClient) Stream(ctx context.Context) *connect.BidiStreamForClient[v1.ReplicaBatch, v1.ReplicaResults] {
+	return c.stream.CallBidiStream(ctx)
 }
 
 // ReplicaServiceHandler is an implementation of the ringkv.v1.ReplicaService service.
@@ -363,9 +366,12 @@ type ReplicaServiceHandler interface {
 	// Coordinate runs a forwarded Put or Delete on a replica of the key. The
 	// receiver coordinates it itself; it never forwards again.
 	Coordinate(context.Context, *connect.Request[v1.CoordinateRequest]) (*connect.Response[v1.CoordinateResponse], error)
-	// Hint stores an encoded version set durably as a hint for another
-	// replica (target), to be handed off when the target is healthy again.
-	Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error)
+	// Stream carries one peer's foreground replica operations on a
+	// long-lived stream. Each message batches whatever the sender queued
+	// while its previous message was being written; the receiver applies the
+	// operations concurrently and answers each by id, in completion order,
+	// batched the same way.
+	Stream(context.Context, *connect.BidiStream[v1.ReplicaBatch, v1.ReplicaResults]) error
 }
 
 // NewReplicaServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -394,10 +400,10 @@ func NewReplicaServiceHandler(svc ReplicaServiceHandler, opts ...connect.Handler
 		connect.WithSchema(replicaServiceMethods.ByName("Coordinate")),
 		connect.WithHandlerOptions(opts...),
 	)
-	replicaServiceHintHandler := connect.NewUnaryHandler(
-		ReplicaServiceHintProcedure,
-		svc.Hint,
-		connect.WithSchema(replicaServiceMethods.ByName("Hint")),
+	replicaServiceStreamHandler := connect.NewBidiStreamHandler(
+		ReplicaServiceStreamProcedure,
+		svc.Stream,
+		connect.WithSchema(replicaServiceMethods.ByName("Stream")),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/ringkv.v1.ReplicaService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -408,8 +414,8 @@ func NewReplicaServiceHandler(svc ReplicaServiceHandler, opts ...connect.Handler
 			replicaServiceWriteHandler.ServeHTTP(w, r)
 		case ReplicaServiceCoordinateProcedure:
 			replicaServiceCoordinateHandler.ServeHTTP(w, r)
-		case ReplicaServiceHintProcedure:
-			replicaServiceHintHandler.ServeHTTP(w, r)
+		case ReplicaServiceStreamProcedure:
+			replicaServiceStreamHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -431,8 +437,8 @@ func (UnimplementedReplicaServiceHandler) Coordinate(context.Context, *connect.R
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Coordinate is not implemented"))
 }
 
-func (UnimplementedReplicaServiceHandler) Hint(context.Context, *connect.Request[v1.HintRequest]) (*connect.Response[v1.HintResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Hint is not implemented"))
+func (UnimplementedReplicaServiceHandler) Stream(context.Context, *connect.BidiStream[v1.ReplicaBatch, v1.ReplicaResults]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.ReplicaService.Stream is not implemented"))
 }
 
 // AntiEntropyServiceClient is a client for the ringkv.v1.AntiEntropyService service.
