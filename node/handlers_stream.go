@@ -26,14 +26,15 @@ const (
 	maxResultBytes = 1 << 20
 )
 
-// Stream serves one peer's replica stream. Every operation runs in its own
-// goroutine, so one slow apply does not hold up those behind it, and
-// concurrent writes share Pebble's fsyncs. This goroutine writes the
+// Stream serves one peer's replica stream. Operations run concurrently on
+// the stream's workers, so one slow apply does not hold up those behind
+// it, and concurrent writes share Pebble's fsyncs. This goroutine writes the
 // results: each message carries every result that completed while the
 // previous one was being written. When the server shuts down, the stream
 // stops taking operations, answers those in flight and ends.
 func (h replicaHandler) Stream(ctx context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
-	s := &streamServer{n: h.n, kick: make(chan struct{}, 1), sem: make(chan struct{}, maxStreamInFlight)}
+	s := &streamServer{n: h.n, kick: make(chan struct{}, 1), sem: make(chan struct{}, maxStreamInFlight),
+		work: make(chan streamJob, maxStreamInFlight)}
 	received := make(chan error, 1)
 	go func() { received <- s.receive(st) }()
 	for {
@@ -61,11 +62,19 @@ type streamServer struct {
 	n    *Node
 	kick chan struct{} // results are waiting; capacity 1
 	sem  chan struct{} // operations in flight
+	work chan streamJob // operations for the workers; as big as sem
 
 	mu      sync.Mutex
-	stopped bool // no new operations start
-	ops     sync.WaitGroup
+	stopped bool // no new operations start; work is closed
+	idle    int  // workers waiting for work
+	workers sync.WaitGroup
 	results []*ringkvv1.ReplicaResult
+}
+
+// streamJob is one operation for a worker.
+type streamJob struct {
+	op       *ringkvv1.ReplicaOp
+	deadline time.Time
 }
 
 // receive reads batches and starts their operations until the stream ends
@@ -96,18 +105,35 @@ func (s *streamServer) receive(st *connect.BidiStream[ringkvv1.ReplicaBatch, rin
 	}
 }
 
-// start runs op in a goroutine unless the stream has stopped.
+// start hands op to a worker unless the stream has stopped. Workers live
+// as long as the stream, so their stacks, grown once by Pebble's deep
+// calls, are not grown again for every operation; a new one starts only
+// when none is idle.
 func (s *streamServer) start(op *ringkvv1.ReplicaOp, deadline time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return false
 	}
-	s.ops.Go(func() {
-		defer func() { <-s.sem }()
-		s.answer(s.apply(op, deadline))
-	})
+	s.work <- streamJob{op, deadline} // never blocks: the caller holds a sem slot
+	if s.idle == 0 {
+		s.workers.Go(s.worker)
+	} else {
+		s.idle--
+	}
 	return true
+}
+
+// worker runs operations until the stream stops.
+func (s *streamServer) worker() {
+	for j := range s.work {
+		s.answer(s.apply(j.op, j.deadline))
+		// Idle before the slot frees, so workers never outnumber slots.
+		s.mu.Lock()
+		s.idle++
+		s.mu.Unlock()
+		<-s.sem
+	}
 }
 
 // apply runs one operation and returns its result.
@@ -168,9 +194,12 @@ func (s *streamServer) flush(st *connect.BidiStream[ringkvv1.ReplicaBatch, ringk
 // stop lets no new operation start and waits for those in flight.
 func (s *streamServer) stop() {
 	s.mu.Lock()
-	s.stopped = true
+	if !s.stopped {
+		s.stopped = true
+		close(s.work)
+	}
 	s.mu.Unlock()
-	s.ops.Wait()
+	s.workers.Wait()
 }
 
 // kindLabel names an operation kind in metrics.

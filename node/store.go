@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ringkv/ringkv/antientropy"
@@ -80,7 +81,15 @@ type StoreOptions struct {
 // fresh random actor id; an existing one must have been created with the
 // same cluster settings.
 func OpenStore(o StoreOptions) (*Store, error) {
-	opts := &pebble.Options{Logger: pebbleLogger{o.Logger}}
+	opts := &pebble.Options{Logger: pebbleLogger{o.Logger},
+		// Every replica write reads the key first. A bigger memtable keeps
+		// recently written keys there (Pebble's 4 MB flushed every few
+		// seconds under load, sending reads to L0 files), and bloom filters
+		// let lookups of absent keys skip the files that lack them.
+		MemTableSize: 32 << 20}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	if o.FS != nil {
 		opts.FS = o.FS
 	}

@@ -21,9 +21,15 @@ const (
 	// maxBatchBytes is the size past which a batch is cut, so one message
 	// stays well inside the receiver's read limit.
 	maxBatchBytes = 1 << 20
-	// streamStall is how long one Send may block (the peer stopped reading
-	// and HTTP/2 flow control is full) before the stream is torn down and
-	// its operations fail.
+	// maxBatchesInFlight is how many batches may await answers at once.
+	// Operations that arrive meanwhile queue for the next batch, so under
+	// load batches grow and the per-operation cost of the transport
+	// shrinks; two keep the stream busy while one is being answered.
+	maxBatchesInFlight = 2
+	// streamStall is how long a Send may block (the peer stopped reading
+	// and HTTP/2 flow control is full), or the oldest batch in flight may
+	// go unanswered, before the stream is torn down and its operations
+	// fail.
 	streamStall = 5 * time.Second
 )
 
@@ -34,22 +40,23 @@ type replicaBidi = connect.BidiStreamForClient[ringkvv1.ReplicaBatch, ringkvv1.R
 
 // replicaStream carries foreground replica operations to one peer on a
 // long-lived bidi stream. Callers queue an operation and wait for its
-// result. One sender goroutine sends whatever queued while its previous
-// message was being written (group commit: the busier the stream, the
-// bigger the batches, and no timer ever holds an operation back); one
-// receiver goroutine hands results to their callers by id. A stream that
-// fails fails everything pending on it and takes no more operations; the
-// next operation for the peer opens a new one.
+// result. One sender goroutine sends batches: each takes whatever queued
+// while the window of batches in flight was full (group commit: the busier
+// the stream, the bigger the batches, and no timer ever holds an operation
+// back). One receiver goroutine hands results to their callers by id. A
+// stream that fails fails everything pending on it and takes no more
+// operations; the next operation for the peer opens a new one.
 type replicaStream struct {
 	peer   string
 	bidi   *replicaBidi
 	cancel context.CancelFunc
-	kick   chan struct{} // operations are queued; capacity 1
+	kick   chan struct{} // operations queued or a batch answered; capacity 1
 
 	mu      sync.Mutex
 	nextID  uint64
 	queue   []*streamOp          // waiting for the sender
 	pending map[uint64]*streamOp // queued or sent, not yet answered
+	flight  []*sentBatch         // sent, not yet fully answered, oldest first
 	err     error                // why the stream ended; set once
 }
 
@@ -57,7 +64,14 @@ type replicaStream struct {
 type streamOp struct {
 	op       ringkvv1.ReplicaOp
 	deadline time.Time
+	batch    *sentBatch    // the batch that carried it, once sent
 	done     chan opResult // capacity 1
+}
+
+// sentBatch is a batch in flight.
+type sentBatch struct {
+	sent       time.Time
+	unanswered int
 }
 
 type opResult struct {
@@ -89,39 +103,42 @@ func (s *replicaStream) do(ctx context.Context, kind ringkvv1.ReplicaOp_Kind, ta
 	}
 	op := &streamOp{deadline: dl, done: make(chan opResult, 1)}
 	op.op.Kind, op.op.Target, op.op.Key, op.op.Set = kind, target, key, set
-	id, err := s.enqueue(op)
-	if err != nil {
+	if err := s.enqueue(op); err != nil {
 		return nil, err
 	}
 	select {
 	case r := <-op.done:
 		return r.set, r.err
 	case <-ctx.Done():
-		s.mu.Lock()
-		delete(s.pending, id)
-		s.mu.Unlock()
+		// The operation stays pending: its answer still counts toward its
+		// batch, and a queued one past its deadline is never sent.
 		return nil, ctx.Err()
 	}
 }
 
-func (s *replicaStream) enqueue(op *streamOp) (uint64, error) {
+func (s *replicaStream) enqueue(op *streamOp) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return 0, s.err
+		return s.err
 	}
 	if len(s.pending) >= maxStreamPending {
-		return 0, fmt.Errorf("%w (%d) for %s", errStreamBusy, maxStreamPending, s.peer)
+		return fmt.Errorf("%w (%d) for %s", errStreamBusy, maxStreamPending, s.peer)
 	}
 	s.nextID++
 	op.op.Id = s.nextID
 	s.pending[op.op.Id] = op
 	s.queue = append(s.queue, op)
+	s.wake()
+	return nil
+}
+
+// wake tells the sender there may be something to send.
+func (s *replicaStream) wake() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
-	return op.op.Id, nil
 }
 
 // failed reports whether the stream ended.
@@ -131,64 +148,92 @@ func (s *replicaStream) failed() bool {
 	return s.err != nil
 }
 
-// send writes batches until the stream ends. A Send blocked longer than
-// streamStall tears the stream down.
+// send writes batches until the stream ends.
 func (s *replicaStream) send(ctx context.Context) {
 	defer s.bidi.CloseRequest()
-	stall := time.AfterFunc(time.Hour, func() { s.fail(fmt.Errorf("send blocked for %v", streamStall)) })
-	stall.Stop()
-	var queued []*streamOp // swapped with s.queue, so both buffers are reused
+	blocked := time.AfterFunc(time.Hour, func() { s.fail(fmt.Errorf("send blocked for %v", streamStall)) })
+	blocked.Stop()
+	unanswered := time.NewTimer(time.Hour)
+	unanswered.Stop()
 	msg := &ringkvv1.ReplicaBatch{}
 	for {
 		select {
 		case <-s.kick:
+		case <-unanswered.C:
 		case <-ctx.Done():
 			return
 		}
-		s.mu.Lock()
-		queued, s.queue = s.queue, queued[:0]
-		s.mu.Unlock()
-		for rest := queued; len(rest) > 0; {
-			var n int
-			msg.Ops, n = nextBatch(msg.Ops[:0], rest, time.Now())
-			rest = rest[n:]
-			if len(msg.Ops) == 0 {
-				continue
-			}
-			stall.Reset(streamStall)
-			err := s.bidi.Send(msg)
-			stall.Stop()
-			if err != nil {
-				s.fail(err)
+		for {
+			var wait time.Duration
+			var more bool
+			msg.Ops, wait, more = s.take(msg.Ops[:0], time.Now())
+			if wait < 0 {
+				s.fail(fmt.Errorf("a batch went unanswered for %v", streamStall))
 				return
 			}
+			if wait > 0 {
+				unanswered.Reset(wait) // until a batch is answered, or the oldest stalls
+				break
+			}
+			unanswered.Stop()
+			if len(msg.Ops) > 0 {
+				blocked.Reset(streamStall)
+				err := s.bidi.Send(msg)
+				blocked.Stop()
+				clear(msg.Ops)
+				if err != nil {
+					s.fail(err)
+					return
+				}
+			}
+			if !more {
+				break
+			}
 		}
-		clear(queued)
-		clear(msg.Ops[:cap(msg.Ops)])
 	}
 }
 
-// nextBatch appends to ops the operations from the front of queue that fit
-// one message, with the time each has left, and says how many of queue it
-// took. Operations already past their deadline are dropped: their callers
-// have given up.
-func nextBatch(ops []*ringkvv1.ReplicaOp, queue []*streamOp, now time.Time) ([]*ringkvv1.ReplicaOp, int) {
+// take moves the next batch from the queue into flight, appending its
+// operations, with the time each has left, to ops. Operations already past
+// their deadline are dropped: their callers have given up. When the window
+// is full it takes nothing and says how long until the oldest batch in
+// flight counts as stalled (negative: it has). more says whether
+// operations are still queued.
+func (s *replicaStream) take(ops []*ringkvv1.ReplicaOp, now time.Time) (_ []*ringkvv1.ReplicaOp, wait time.Duration, more bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.flight) >= maxBatchesInFlight {
+		if wait = streamStall - now.Sub(s.flight[0].sent); wait == 0 {
+			wait = -1
+		}
+		return ops, wait, len(s.queue) > 0
+	}
+	b := &sentBatch{sent: now}
 	size, i := 0, 0
-	for ; i < len(queue) && len(ops) < maxStreamBatchOps; i++ {
-		op := queue[i]
+	for ; i < len(s.queue) && len(ops) < maxStreamBatchOps; i++ {
+		op := s.queue[i]
 		n := len(op.op.Key) + len(op.op.Set)
 		if len(ops) > 0 && size+n > maxBatchBytes {
 			break
 		}
 		left := op.deadline.Sub(now)
 		if left <= 0 {
+			delete(s.pending, op.op.Id)
 			continue
 		}
 		op.op.TimeoutUs = left.Microseconds()
+		op.batch = b
 		ops = append(ops, &op.op)
 		size += n
 	}
-	return ops, i
+	rest := copy(s.queue, s.queue[i:])
+	clear(s.queue[rest:])
+	s.queue = s.queue[:rest]
+	if len(ops) > 0 {
+		b.unanswered = len(ops)
+		s.flight = append(s.flight, b)
+	}
+	return ops, 0, rest > 0
 }
 
 // receive hands results to their callers until the stream ends.
@@ -202,15 +247,31 @@ func (s *replicaStream) receive() {
 		}
 		s.mu.Lock()
 		for _, r := range msg.GetResults() {
-			op, ok := s.pending[r.GetId()]
-			if !ok {
-				continue // its caller gave up
+			if op, ok := s.pending[r.GetId()]; ok {
+				delete(s.pending, r.GetId())
+				op.done <- resultOf(r)
+				s.answered(op.batch)
 			}
-			delete(s.pending, r.GetId())
-			op.done <- resultOf(r)
 		}
 		s.mu.Unlock()
 	}
+}
+
+// answered counts one answer to b and lands b when it was the last.
+func (s *replicaStream) answered(b *sentBatch) {
+	if b == nil {
+		return
+	}
+	if b.unanswered--; b.unanswered > 0 {
+		return
+	}
+	for i, f := range s.flight {
+		if f == b {
+			s.flight = append(s.flight[:i], s.flight[i+1:]...)
+			break
+		}
+	}
+	s.wake()
 }
 
 func resultOf(r *ringkvv1.ReplicaResult) opResult {
@@ -233,6 +294,6 @@ func (s *replicaStream) fail(err error) {
 		op.done <- opResult{err: s.err}
 		delete(s.pending, id)
 	}
-	s.queue = nil
+	s.queue, s.flight = nil, nil
 	s.cancel()
 }

@@ -118,11 +118,36 @@ func (a Ack) String() string {
 	return fmt.Sprintf("%s (hint for %s)", a.Node, a.HintFor)
 }
 
-// spawn runs one replica call under a detached deadline, owned by c.
-func (c *Coordinator) spawn(ctx context.Context, call func(context.Context)) {
+// fanout is one request's replica calls. They share one context that keeps
+// the request's deadline but not its cancellation, so calls outlive the
+// answer to the client; it is released when the request and every call it
+// spawned have returned. The calls are owned by the Coordinator.
+type fanout struct {
+	c      *Coordinator
+	ctx    context.Context
+	cancel context.CancelFunc
+	refs   atomic.Int32 // the request itself, plus each live call
+}
+
+func (c *Coordinator) fanout(ctx context.Context) *fanout {
 	dctx, cancel := c.detached(ctx)
-	c.bg.Go(func() {
-		defer cancel()
-		call(dctx)
+	f := &fanout{c: c, ctx: dctx, cancel: cancel}
+	f.refs.Store(1)
+	return f
+}
+
+// spawn runs one replica call under the shared context.
+func (f *fanout) spawn(call func(context.Context)) {
+	f.refs.Add(1)
+	f.c.bg.Go(func() {
+		defer f.release()
+		call(f.ctx)
 	})
+}
+
+// release drops one reference; the request calls it once it has answered.
+func (f *fanout) release() {
+	if f.refs.Add(-1) == 0 {
+		f.cancel()
+	}
 }

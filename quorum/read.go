@@ -35,12 +35,14 @@ func (c *Coordinator) Read(ctx context.Context, walk []string, key []byte, r int
 	}
 	primaries := c.primaries(walk)
 	replies := make(chan readReply, len(primaries))
+	calls := c.fanout(ctx)
+	defer calls.release()
 	for _, p := range primaries {
 		if !c.cfg.Healthy(p) {
 			replies <- readReply{node: p, err: errSuspected}
 			continue
 		}
-		c.spawn(ctx, func(ctx context.Context) {
+		calls.spawn(func(ctx context.Context) {
 			raw, err := c.cfg.Replicas.Read(ctx, p, key)
 			rep := readReply{node: p, err: err}
 			if err == nil && len(raw) > 0 {
@@ -72,7 +74,7 @@ func (c *Coordinator) Read(ctx context.Context, walk []string, key []byte, r int
 	if t.Outcome() != Met {
 		return ReadResult{}, &ReadError{Replied: res.Replied, R: r, Total: len(primaries), Cause: cause}
 	}
-	c.spawn(ctx, func(ctx context.Context) {
+	calls.spawn(func(ctx context.Context) {
 		c.repair(ctx, key, got, replies, len(primaries)-t.Answered())
 	})
 	return res, nil

@@ -51,6 +51,8 @@ func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest
 	}
 	primaries := c.primaries(walk)
 	fb := &fallbacks{walk: walk[len(primaries):], healthy: c.cfg.Healthy}
+	calls := c.fanout(ctx)
+	defer calls.release()
 	enc := set.Encode()
 	replies := make(chan ackReply, len(primaries))
 	var keepHere []string // suspected primaries with no free fallback
@@ -64,18 +66,18 @@ func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest
 		}
 		if !c.cfg.Healthy(p) {
 			if f := fb.next(); f != "" {
-				c.spawn(ctx, func(ctx context.Context) { replies <- c.hintAt(ctx, fb, f, p, req.Key, enc) })
+				calls.spawn(func(ctx context.Context) { replies <- c.hintAt(ctx, fb, f, p, req.Key, enc) })
 			} else {
 				keepHere = append(keepHere, p)
 			}
 			continue
 		}
-		c.spawn(ctx, func(ctx context.Context) {
+		calls.spawn(func(ctx context.Context) {
 			ack, err := c.replicate(ctx, fb, p, req.Key, enc)
 			replies <- ackReply{[]Ack{ack}, err}
 		})
 	}
-	c.spawn(ctx, func(ctx context.Context) {
+	calls.spawn(func(ctx context.Context) {
 		// The local fsync runs while the replica writes are in flight; hints
 		// this node keeps for suspected primaries share it.
 		replies <- c.storeHere(ctx, waitDurable, keepHere, req.Key, enc)
