@@ -60,8 +60,8 @@ func (h replicaHandler) Stream(ctx context.Context, st *connect.BidiStream[ringk
 // streamServer is the state of one served replica stream.
 type streamServer struct {
 	n    *Node
-	kick chan struct{} // results are waiting; capacity 1
-	sem  chan struct{} // operations in flight
+	kick chan struct{}  // results are waiting; capacity 1
+	sem  chan struct{}  // operations in flight
 	work chan streamJob // operations for the workers; as big as sem
 
 	mu      sync.Mutex
