@@ -98,7 +98,7 @@ func (p *peers) stream(id string) (*replicaStream, error) {
 		if p.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
-		s = openStream(p.ctx, &p.streams, id, c)
+		s = openStream(p.ctx, &p.streams, id, c, streamStall)
 		p.open[addr] = s
 	}
 	return s, nil

@@ -29,7 +29,8 @@ const (
 	// streamStall is how long a Send may block (the peer stopped reading
 	// and HTTP/2 flow control is full), or the oldest batch in flight may
 	// go unanswered, before the stream is torn down and its operations
-	// fail.
+	// fail. Far longer than any replica operation's deadline: a peer this
+	// slow is stuck, not busy.
 	streamStall = 5 * time.Second
 )
 
@@ -51,6 +52,7 @@ type replicaStream struct {
 	bidi   *replicaBidi
 	cancel context.CancelFunc
 	kick   chan struct{} // operations queued or a batch answered; capacity 1
+	stall  time.Duration // see streamStall
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -79,10 +81,11 @@ type opResult struct {
 	err error
 }
 
-// openStream starts a stream to peer through client; wg owns its goroutines.
-func openStream(parent context.Context, wg *sync.WaitGroup, peer string, client replicaStreamClient) *replicaStream {
+// openStream starts a stream to peer through client, torn down after stall
+// (see streamStall); wg owns its goroutines.
+func openStream(parent context.Context, wg *sync.WaitGroup, peer string, client replicaStreamClient, stall time.Duration) *replicaStream {
 	ctx, cancel := context.WithCancel(parent)
-	s := &replicaStream{peer: peer, bidi: client.Stream(ctx), cancel: cancel,
+	s := &replicaStream{peer: peer, bidi: client.Stream(ctx), cancel: cancel, stall: stall,
 		kick: make(chan struct{}, 1), pending: map[uint64]*streamOp{}}
 	wg.Go(func() { s.send(ctx) })
 	wg.Go(s.receive)
@@ -151,9 +154,9 @@ func (s *replicaStream) failed() bool {
 // send writes batches until the stream ends.
 func (s *replicaStream) send(ctx context.Context) {
 	defer s.bidi.CloseRequest()
-	blocked := time.AfterFunc(time.Hour, func() { s.fail(fmt.Errorf("send blocked for %v", streamStall)) })
+	blocked := time.AfterFunc(time.Hour, func() { s.fail(fmt.Errorf("send blocked for %v", s.stall)) })
 	blocked.Stop()
-	unanswered := time.NewTimer(time.Hour)
+	unanswered := time.NewTimer(time.Hour) // fires when the oldest batch in flight stalls
 	unanswered.Stop()
 	msg := &ringkvv1.ReplicaBatch{}
 	for {
@@ -164,20 +167,16 @@ func (s *replicaStream) send(ctx context.Context) {
 			return
 		}
 		for {
-			var wait time.Duration
-			var more bool
-			msg.Ops, wait, more = s.take(msg.Ops[:0], time.Now())
-			if wait < 0 {
-				s.fail(fmt.Errorf("a batch went unanswered for %v", streamStall))
+			now := time.Now()
+			var again bool
+			var oldest time.Time
+			msg.Ops, again, oldest = s.take(msg.Ops[:0], now)
+			if !oldest.IsZero() && now.Sub(oldest) >= s.stall {
+				s.fail(fmt.Errorf("a batch went unanswered for %v", s.stall))
 				return
 			}
-			if wait > 0 {
-				unanswered.Reset(wait) // until a batch is answered, or the oldest stalls
-				break
-			}
-			unanswered.Stop()
 			if len(msg.Ops) > 0 {
-				blocked.Reset(streamStall)
+				blocked.Reset(s.stall)
 				err := s.bidi.Send(msg)
 				blocked.Stop()
 				clear(msg.Ops)
@@ -186,28 +185,35 @@ func (s *replicaStream) send(ctx context.Context) {
 					return
 				}
 			}
-			if !more {
+			if !again {
+				unanswered.Stop()
+				if !oldest.IsZero() {
+					unanswered.Reset(oldest.Add(s.stall).Sub(now))
+				}
 				break
 			}
 		}
 	}
 }
 
-// take moves the next batch from the queue into flight, appending its
-// operations, with the time each has left, to ops. Operations already past
-// their deadline are dropped: their callers have given up. When the window
-// is full it takes nothing and says how long until the oldest batch in
-// flight counts as stalled (negative: it has). more says whether
-// operations are still queued.
-func (s *replicaStream) take(ops []*ringkvv1.ReplicaOp, now time.Time) (_ []*ringkvv1.ReplicaOp, wait time.Duration, more bool) {
+// take moves the next batch from the queue into flight, if the window has
+// room, appending its operations, with the time each has left, to ops.
+// Operations already past their deadline are dropped: their callers have
+// given up. again says whether more could be sent at once; oldest is when
+// the oldest batch in flight was sent (zero: none is).
+func (s *replicaStream) take(ops []*ringkvv1.ReplicaOp, now time.Time) (_ []*ringkvv1.ReplicaOp, again bool, oldest time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.flight) >= maxBatchesInFlight {
-		if wait = streamStall - now.Sub(s.flight[0].sent); wait == 0 {
-			wait = -1
-		}
-		return ops, wait, len(s.queue) > 0
+	if len(s.flight) < maxBatchesInFlight {
+		ops = s.takeLocked(ops, now)
 	}
+	if len(s.flight) > 0 {
+		oldest = s.flight[0].sent
+	}
+	return ops, len(s.queue) > 0 && len(s.flight) < maxBatchesInFlight, oldest
+}
+
+func (s *replicaStream) takeLocked(ops []*ringkvv1.ReplicaOp, now time.Time) []*ringkvv1.ReplicaOp {
 	b := &sentBatch{sent: now}
 	size, i := 0, 0
 	for ; i < len(s.queue) && len(ops) < maxStreamBatchOps; i++ {
@@ -233,7 +239,7 @@ func (s *replicaStream) take(ops []*ringkvv1.ReplicaOp, now time.Time) (_ []*rin
 		b.unanswered = len(ops)
 		s.flight = append(s.flight, b)
 	}
-	return ops, 0, rest > 0
+	return ops
 }
 
 // receive hands results to their callers until the stream ends.

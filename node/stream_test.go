@@ -1,0 +1,198 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
+)
+
+// These tests drive a replicaStream against peers that misbehave on
+// purpose, served by real Connect handlers over HTTP/2 on loopback.
+
+type peerStream = connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]
+
+// fakePeer serves ReplicaService.Stream with a scripted behaviour.
+type fakePeer struct {
+	ringkvv1connect.UnimplementedReplicaServiceHandler
+	stream func(context.Context, *peerStream) error
+}
+
+func (f fakePeer) Stream(ctx context.Context, st *peerStream) error { return f.stream(ctx, st) }
+
+// dialFakePeer serves behaviour on loopback and opens a stream to it that
+// is torn down after stall. Everything stops at cleanup.
+func dialFakePeer(t *testing.T, stall time.Duration, behaviour func(context.Context, *peerStream) error) *replicaStream {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(fakePeer{stream: behaviour}))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.Protocols = serverProtocols()
+	srv.Start()
+	pool := newPeerPool()
+	t.Cleanup(func() {
+		srv.Close()
+		pool.http.CloseIdleConnections()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	client := ringkvv1connect.NewReplicaServiceClient(pool.http, srv.URL)
+	s := openStream(ctx, &wg, "peer", client, stall)
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	return s
+}
+
+// reversingPeer answers every batch with each op's key as its set, in
+// reverse order, so answers never arrive in the order ops were sent.
+func reversingPeer(sizes chan<- int) func(context.Context, *peerStream) error {
+	return func(_ context.Context, st *peerStream) error {
+		for {
+			batch, err := st.Receive()
+			if err != nil {
+				return nil
+			}
+			sizes <- len(batch.GetOps())
+			var res []*ringkvv1.ReplicaResult
+			for _, op := range slices.Backward(batch.GetOps()) {
+				res = append(res, &ringkvv1.ReplicaResult{Id: op.GetId(), Set: op.GetKey()})
+			}
+			if err := st.Send(&ringkvv1.ReplicaResults{Results: res}); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func TestStreamMatchesAnswersToCallersByID(t *testing.T) {
+	sizes := make(chan int, 10000)
+	s := dialFakePeer(t, time.Minute, reversingPeer(sizes))
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			key := fmt.Appendf(nil, "key-%d", i)
+			got, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_READ, "", key, nil)
+			if err != nil || !bytes.Equal(got, key) {
+				t.Errorf("caller %d got %q, %v; want its own key back", i, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(sizes)
+	total := 0
+	for n := range sizes {
+		total += n
+	}
+	if total != 200 {
+		t.Fatalf("peer received %d ops, want 200 (each exactly once)", total)
+	}
+}
+
+func TestStreamCarriesPeerErrorsWithTheirCode(t *testing.T) {
+	s := dialFakePeer(t, time.Minute, func(_ context.Context, st *peerStream) error {
+		for {
+			batch, err := st.Receive()
+			if err != nil {
+				return nil
+			}
+			var res []*ringkvv1.ReplicaResult
+			for _, op := range batch.GetOps() {
+				res = append(res, &ringkvv1.ReplicaResult{Id: op.GetId(),
+					Code: uint32(connect.CodeResourceExhausted), Error: "hint budget full"})
+			}
+			if err := st.Send(&ringkvv1.ReplicaResults{Results: res}); err != nil {
+				return nil
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_HINT, "n3", []byte("k"), []byte("set"))
+	if connect.CodeOf(err) != connect.CodeResourceExhausted || !strings.Contains(err.Error(), "hint budget full") {
+		t.Fatalf("err = %v, want the peer's ResourceExhausted", err)
+	}
+}
+
+// A peer that reads but never answers: callers give up at their own
+// deadlines, and once the oldest batch has gone unanswered for the stall
+// time the stream fails and refuses new operations at once.
+func TestStreamFailsWhenThePeerNeverAnswers(t *testing.T) {
+	s := dialFakePeer(t, 300*time.Millisecond, func(_ context.Context, st *peerStream) error {
+		for {
+			if _, err := st.Receive(); err != nil {
+				return nil
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_WRITE, "", []byte("k"), []byte("set")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the caller's deadline", err)
+	}
+	waitFor(t, 10*time.Second, s.failed)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel2()
+	_, err := s.do(ctx2, ringkvv1.ReplicaOp_KIND_READ, "", []byte("k"), nil)
+	if err == nil || !strings.Contains(err.Error(), "unanswered") {
+		t.Fatalf("err = %v, want the stream's failure", err)
+	}
+}
+
+// A peer that stops reading: once HTTP/2 flow control fills, Send blocks;
+// after the stall time the stream is torn down, which unblocks it, and
+// every pending operation fails instead of waiting out its deadline.
+func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
+	s := dialFakePeer(t, 300*time.Millisecond, func(ctx context.Context, _ *peerStream) error {
+		<-ctx.Done()
+		return nil
+	})
+	big := make([]byte, 900<<10) // two of these fill the peer's 1 MiB window
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for i := range 3 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_WRITE, "", fmt.Appendf(nil, "k%d", i), big)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want the stream's failure well before the deadline", err)
+		}
+	}
+	if !s.failed() {
+		t.Fatal("stream still open after a stalled send")
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
