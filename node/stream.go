@@ -158,6 +158,7 @@ func (s *replicaStream) send(ctx context.Context) {
 	blocked.Stop()
 	unanswered := time.NewTimer(time.Hour) // fires when the oldest batch in flight stalls
 	unanswered.Stop()
+	var armedFor time.Time // the batch unanswered is armed for
 	msg := &ringkvv1.ReplicaBatch{}
 	for {
 		select {
@@ -186,9 +187,11 @@ func (s *replicaStream) send(ctx context.Context) {
 				}
 			}
 			if !again {
-				unanswered.Stop()
-				if !oldest.IsZero() {
+				// Re-arm only for a new oldest batch: a timer left armed for
+				// one since answered just wakes this loop once, harmlessly.
+				if !oldest.IsZero() && !oldest.Equal(armedFor) {
 					unanswered.Reset(oldest.Add(s.stall).Sub(now))
+					armedFor = oldest
 				}
 				break
 			}
