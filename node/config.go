@@ -42,6 +42,12 @@ type Config struct {
 	// RequestTimeout is the deadline of a request that arrives without
 	// one; 0 → 5s. Requests may ask for less, never for more than 10x this.
 	RequestTimeout time.Duration
+	// MaxRequests bounds the client requests (and writes forwarded by
+	// other nodes) this node works on at once; 0 → 4096. Past it a request
+	// is refused at once with ResourceExhausted, so an overloaded node
+	// sheds load instead of queueing without end. Lower keeps latency
+	// bounded under overload; higher absorbs bigger bursts.
+	MaxRequests int
 	// JoinTimeout is how long start-up keeps retrying the seeds; 0 → 10s.
 	JoinTimeout time.Duration
 
@@ -109,6 +115,7 @@ func DefaultConfig() Config {
 		MaxValueBytes:  DefaultMaxValueBytes,
 		MaxSiblings:    DefaultMaxSiblings,
 		RequestTimeout: DefaultRequestTimeout,
+		MaxRequests:    4096,
 		JoinTimeout:    10 * time.Second,
 
 		PhiThreshold:       8,
@@ -134,6 +141,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxValueBytes, d.MaxValueBytes)
 	setDefault(&c.MaxSiblings, d.MaxSiblings)
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
+	setDefault(&c.MaxRequests, d.MaxRequests)
 	setDefault(&c.JoinTimeout, d.JoinTimeout)
 	setDefault(&c.PhiThreshold, d.PhiThreshold)
 	setDefault(&c.HeartbeatInterval, d.HeartbeatInterval)
@@ -170,8 +178,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max value bytes %d is outside 1..%d", ErrInvalidConfig, c.MaxValueBytes, 64<<20)
 	case c.MaxSiblings < 0:
 		return fmt.Errorf("%w: max siblings %d is negative", ErrInvalidConfig, c.MaxSiblings)
-	case c.PhiThreshold < 0 || c.HandoffRate < 0 || c.HandoffConcurrency < 0 || c.HintBudgetBytes < 0 || c.AntiEntropyRepairRate < 0:
-		return fmt.Errorf("%w: phi threshold, rates, handoff concurrency and hint budget must not be negative", ErrInvalidConfig)
+	case c.PhiThreshold < 0 || c.MaxRequests < 0 || c.HandoffRate < 0 || c.HandoffConcurrency < 0 || c.HintBudgetBytes < 0 || c.AntiEntropyRepairRate < 0:
+		return fmt.Errorf("%w: phi threshold, max requests, rates, handoff concurrency and hint budget must not be negative", ErrInvalidConfig)
 	case c.TombstoneGrace <= c.HintWindow:
 		return fmt.Errorf("%w: --tombstone-grace %s must be longer than --hint-window %s, or a late hint could bring a deleted key back",
 			ErrInvalidConfig, c.TombstoneGrace, c.HintWindow)

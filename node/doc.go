@@ -14,7 +14,15 @@
 //     was created with and refuses to open under different ones.
 //   - Ring membership only grows while a node runs: a member that crashes
 //     or stops stays in the ring (an outage is not a departure).
-//   - Every request has a deadline, and every replica call carries it.
-//   - Every size is bounded: key length, value size, siblings per key and
-//     message size on every handler.
+//   - Every request has a deadline, and every replica call carries it; a
+//     replica operation on a stream carries the time it has left, and the
+//     receiver does not start it after that.
+//   - Foreground replica operations for a peer ride one stream to it
+//     (stream.go), answered by id; at most two batches are in flight, and
+//     a stream whose peer stops reading or answering is torn down, failing
+//     what was pending on it. Background work has its own connections.
+//   - Every size and queue is bounded: key length, value size, siblings per
+//     key, message size on every handler, operations pending and in flight
+//     per stream, and client requests in flight per node (beyond which
+//     requests are shed with ResourceExhausted).
 package node

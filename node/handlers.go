@@ -26,9 +26,12 @@ func (n *Node) routes() http.Handler {
 	// Compress only responses big enough to gain from it, for clients
 	// that ask for gzip.
 	icpt := connect.WithHandlerOptions(connect.WithInterceptors(n.metrics.interceptor()), connect.WithCompressMinBytes(4<<10))
-	mux.Handle(ringkvv1connect.NewKVServiceHandler(kvHandler{n}, icpt, connect.WithReadMaxBytes(clientMax)))
+	// Client requests, and writes other nodes forward, pass admission;
+	// replica streams are bounded per stream instead.
+	admit := connect.WithInterceptors(n.admit.interceptor())
+	mux.Handle(ringkvv1connect.NewKVServiceHandler(kvHandler{n}, icpt, admit, connect.WithReadMaxBytes(clientMax)))
 	mux.Handle(ringkvv1connect.NewAdminServiceHandler(adminHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
-	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, connect.WithReadMaxBytes(replicaMax)))
+	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, admit, connect.WithReadMaxBytes(replicaMax)))
 	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, icpt, connect.WithReadMaxBytes(1<<20)))
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	if n.cfg.EnablePprof {

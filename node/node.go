@@ -37,6 +37,7 @@ type Node struct {
 	view    atomic.Pointer[view]
 	coord   *quorum.Coordinator
 	peers   *peers
+	admit   *admission
 	metrics *metrics
 	srv     *http.Server
 	addr    string
@@ -94,6 +95,7 @@ func (n *Node) start(deps Deps) error {
 	n.handoff = n.newHandoff()
 	n.entropy = n.newEntropy()
 	n.metrics = newMetrics(n)
+	n.admit = newAdmission(n.cfg.MaxRequests)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
 	// Shutdown waits for connections to fall idle; peers' replica streams
 	// never would, so they end when it starts.
