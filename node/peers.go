@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/internal/backoff"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -38,7 +41,7 @@ type peers struct {
 
 	mu    sync.Mutex
 	addrs map[string]string
-	open  map[string]*replicaStream // by address
+	open  map[string]*streamSlot // by address
 }
 
 // peerPool is one HTTP/2 client and the replica clients on it, by address.
@@ -80,11 +83,13 @@ func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.S
 	ctx, cancel := context.WithCancel(context.Background())
 	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
 		fg: newPeerPool(), bulk: newPeerPool(), ctx: ctx, cancel: cancel,
-		addrs: map[string]string{}, open: map[string]*replicaStream{}}
+		addrs: map[string]string{}, open: map[string]*streamSlot{}}
 }
 
 // stream returns the open stream to node id, opening one if there is none
-// or the last one failed.
+// or the last one failed. Reopening after a failure waits out a backoff
+// with full jitter, growing while new streams fail before answering
+// anything; meanwhile operations fail at once with the last failure.
 func (p *peers) stream(id string) (*replicaStream, error) {
 	c, err := p.clientIn(&p.fg, id)
 	if err != nil {
@@ -93,15 +98,47 @@ func (p *peers) stream(id string) (*replicaStream, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr := p.addrs[id]
-	s := p.open[addr]
-	if s == nil || s.failed() {
-		if p.ctx.Err() != nil {
-			return nil, ErrClosed
-		}
-		s = openStream(p.ctx, &p.streams, id, c, streamStall)
-		p.open[addr] = s
+	slot := p.open[addr]
+	if slot == nil {
+		slot = &streamSlot{}
+		p.open[addr] = slot
 	}
-	return s, nil
+	if slot.s != nil {
+		endedAt, err := slot.s.failure()
+		if err == nil {
+			return slot.s, nil
+		}
+		if !slot.counted {
+			if slot.s.answeredAny.Load() {
+				slot.failures = 0
+			}
+			slot.retryAt = endedAt.Add(backoff.FullJitter(slot.failures, streamRetryBase, streamRetryCeiling, rand.Int64N))
+			slot.failures++
+			slot.counted = true
+		}
+		if time.Now().Before(slot.retryAt) {
+			return nil, err
+		}
+	}
+	if p.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
+	slot.s, slot.counted = openStream(p.ctx, &p.streams, id, c, streamStall), false
+	return slot.s, nil
+}
+
+// Backoff between reopening a peer's failed stream.
+const (
+	streamRetryBase    = 50 * time.Millisecond
+	streamRetryCeiling = 2 * time.Second
+)
+
+// streamSlot is the stream to one peer address and its reopening backoff.
+type streamSlot struct {
+	s        *replicaStream
+	failures int       // streams in a row that failed before answering
+	retryAt  time.Time // no new stream before this
+	counted  bool      // s's failure has set retryAt
 }
 
 // do runs one foreground operation on node id's stream.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -53,6 +54,9 @@ type replicaStream struct {
 	cancel context.CancelFunc
 	kick   chan struct{} // operations queued or a batch answered; capacity 1
 	stall  time.Duration // see streamStall
+	// answeredAny is set once the peer has answered anything: the stream
+	// worked, whatever ended it later.
+	answeredAny atomic.Bool
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -60,6 +64,7 @@ type replicaStream struct {
 	pending map[uint64]*streamOp // queued or sent, not yet answered
 	flight  []*sentBatch         // sent, not yet fully answered, oldest first
 	err     error                // why the stream ended; set once
+	endedAt time.Time            // when it ended
 }
 
 // streamOp is one operation and its caller's mailbox.
@@ -144,11 +149,17 @@ func (s *replicaStream) wake() {
 	}
 }
 
-// failed reports whether the stream ended.
-func (s *replicaStream) failed() bool {
+// failure is when and why the stream ended; err is nil while it runs.
+func (s *replicaStream) failure() (endedAt time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.err != nil
+	return s.endedAt, s.err
+}
+
+// failed reports whether the stream ended.
+func (s *replicaStream) failed() bool {
+	_, err := s.failure()
+	return err != nil
 }
 
 // send writes batches until the stream ends.
@@ -254,6 +265,7 @@ func (s *replicaStream) receive() {
 			s.fail(err)
 			return
 		}
+		s.answeredAny.Store(true)
 		s.mu.Lock()
 		for _, r := range msg.GetResults() {
 			if op, ok := s.pending[r.GetId()]; ok {
@@ -299,6 +311,7 @@ func (s *replicaStream) fail(err error) {
 		return
 	}
 	s.err = fmt.Errorf("node: replica stream to %s: %w", s.peer, err)
+	s.endedAt = time.Now()
 	for id, op := range s.pending {
 		op.done <- opResult{err: s.err}
 		delete(s.pending, id)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
+	"github.com/ringkv/ringkv/gossip"
 )
 
 // These tests drive a replicaStream against peers that misbehave on
@@ -36,25 +38,31 @@ func (f fakePeer) Stream(ctx context.Context, st *peerStream) error { return f.s
 // is torn down after stall. Everything stops at cleanup.
 func dialFakePeer(t *testing.T, stall time.Duration, behaviour func(context.Context, *peerStream) error) *replicaStream {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(fakePeer{stream: behaviour}))
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = serverProtocols()
-	srv.Start()
+	url := serveFakePeer(t, behaviour)
 	pool := newPeerPool()
-	t.Cleanup(func() {
-		srv.Close()
-		pool.http.CloseIdleConnections()
-	})
+	t.Cleanup(pool.http.CloseIdleConnections)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	client := ringkvv1connect.NewReplicaServiceClient(pool.http, srv.URL)
+	client := ringkvv1connect.NewReplicaServiceClient(pool.http, url)
 	s := openStream(ctx, &wg, "peer", client, stall)
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
 	})
 	return s
+}
+
+// serveFakePeer serves behaviour over HTTP/2 on loopback until cleanup and
+// returns its URL.
+func serveFakePeer(t *testing.T, behaviour func(context.Context, *peerStream) error) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(fakePeer{stream: behaviour}))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.Protocols = serverProtocols()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // reversingPeer answers every batch with each op's key as its set, in
@@ -194,5 +202,29 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %v", within)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A peer that refuses every stream: operations fail with its error, and
+// streams are reopened only after a backoff, not once per operation.
+func TestStreamReopensOnlyAfterABackoff(t *testing.T) {
+	var opens atomic.Int32
+	url := serveFakePeer(t, func(context.Context, *peerStream) error {
+		opens.Add(1)
+		return connect.NewError(connect.CodeUnavailable, errors.New("not taking streams"))
+	})
+	p := newPeers("n1", nil, nil, 1<<20)
+	t.Cleanup(p.close)
+	p.setAddrs(map[string]gossip.Member{"n2": {RPCAddr: strings.TrimPrefix(url, "http://")}})
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := p.Read(ctx, "n2", []byte("k"))
+		cancel()
+		if err == nil {
+			t.Fatal("read through a peer that refuses streams succeeded")
+		}
+	}
+	if n := opens.Load(); n < 1 || n > 20 {
+		t.Fatalf("200 failing operations opened %d streams; want a few (backoff), not one each", n)
 	}
 }
