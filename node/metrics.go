@@ -8,6 +8,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 )
 
 // metrics are one node's Prometheus collectors, on a registry of its own so
@@ -19,6 +21,8 @@ type metrics struct {
 	// Replica streams, on the receiving side.
 	streamOps   *prometheus.CounterVec
 	streamBatch prometheus.Histogram
+	// Replica operations this node sent, by peer.
+	replicaOps *prometheus.HistogramVec
 }
 
 func newMetrics(n *Node) *metrics {
@@ -42,12 +46,17 @@ func newMetrics(n *Node) *metrics {
 			Help:    "Operations per message received on peers' replica streams.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
 		}),
+		replicaOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "ringkv", Name: "replica_op_duration_seconds",
+			Help:    "Foreground replica operations this node sent, from queueing to answer, by peer, kind and outcome (a Connect code, or ok).",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 18), // 50µs .. ~6.5s
+		}, []string{"peer", "kind", "outcome"}),
 	}
 	counter := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ringkv", Name: name, Help: help},
 			func() float64 { return float64(f()) })
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch,
+	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch, m.replicaOps,
 		counter("hints_stored_total", "Hints stored on this node for other replicas.", n.hintsIn.Load),
 		counter("hints_delivered_total", "Hints delivered to their target and deleted.", n.handoff.delivered.Load),
 		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),
@@ -105,4 +114,9 @@ func outcome(err error) string {
 		return "ok"
 	}
 	return connect.CodeOf(err).String()
+}
+
+// observeReplicaOp records one replica operation sent to peer.
+func (m *metrics) observeReplicaOp(peer string, kind ringkvv1.ReplicaOp_Kind, err error, d time.Duration) {
+	m.replicaOps.WithLabelValues(peer, kindLabel(kind), outcome(err)).Observe(d.Seconds())
 }

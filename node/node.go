@@ -95,6 +95,7 @@ func (n *Node) start(deps Deps) error {
 	n.handoff = n.newHandoff()
 	n.entropy = n.newEntropy()
 	n.metrics = newMetrics(n)
+	n.peers.observe = n.metrics.observeReplicaOp
 	n.admit = newAdmission(n.cfg.MaxRequests)
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
 	// Shutdown waits for connections to fall idle; peers' replica streams

@@ -35,6 +35,9 @@ type peers struct {
 	maxRead   int
 	fg, bulk  peerPool // foreground streams; background calls
 
+	// observe, when set, records each foreground operation sent to a peer.
+	observe func(peer string, kind ringkvv1.ReplicaOp_Kind, err error, d time.Duration)
+
 	ctx     context.Context // ends the streams on close
 	cancel  context.CancelFunc
 	streams sync.WaitGroup // the streams' goroutines
@@ -143,11 +146,16 @@ type streamSlot struct {
 
 // do runs one foreground operation on node id's stream.
 func (p *peers) do(ctx context.Context, id string, kind ringkvv1.ReplicaOp_Kind, target string, key, set []byte) ([]byte, error) {
+	start := time.Now()
 	s, err := p.stream(id)
-	if err != nil {
-		return nil, err
+	var res []byte
+	if err == nil {
+		res, err = s.do(ctx, kind, target, key, set)
 	}
-	return s.do(ctx, kind, target, key, set)
+	if p.observe != nil {
+		p.observe(id, kind, err, time.Since(start))
+	}
+	return res, err
 }
 
 func (p *peers) setAddrs(members map[string]gossip.Member) {
