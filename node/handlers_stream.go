@@ -24,6 +24,8 @@ const (
 	// maxResultBytes is the size past which a results message is cut, so
 	// answers to big reads do not pile into one message.
 	maxResultBytes = 1 << 20
+	// maxOpTimeoutUs caps the time an operation says it has left (an hour).
+	maxOpTimeoutUs = int64(time.Hour / time.Microsecond)
 )
 
 // Stream serves one peer's replica stream. Operations run concurrently on
@@ -97,7 +99,9 @@ func (s *streamServer) receive(st *connect.BidiStream[ringkvv1.ReplicaBatch, rin
 		now := time.Now()
 		for _, op := range ops {
 			s.sem <- struct{}{}
-			if !s.start(op, now.Add(time.Duration(op.GetTimeoutUs())*time.Microsecond)) {
+			// Clamped, so no value a peer sends overflows the deadline.
+			left := time.Duration(min(max(op.GetTimeoutUs(), 0), maxOpTimeoutUs)) * time.Microsecond
+			if !s.start(op, now.Add(left)) {
 				<-s.sem
 				return nil
 			}

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,13 +39,14 @@ func TestReplicaStreamAnswersBadOperationsAndKeepsServing(t *testing.T) {
 		{Id: 6, Kind: ringkvv1.ReplicaOp_KIND_HINT, Key: []byte("k"), Set: good, Target: "not a node id!", TimeoutUs: second},
 		{Id: 7, Kind: ringkvv1.ReplicaOp_KIND_WRITE, Key: []byte("k3"), Set: good, TimeoutUs: 0},
 		{Id: 8, Kind: ringkvv1.ReplicaOp_KIND_WRITE, Key: []byte("k4"), Set: good, TimeoutUs: -5},
+		{Id: 9, Kind: ringkvv1.ReplicaOp_KIND_READ, Key: []byte("k"), TimeoutUs: math.MaxInt64},
 	}
 	if err := st.Send(&ringkvv1.ReplicaBatch{Ops: ops}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[uint64]connect.Code{1: 0, 2: connect.CodeInvalidArgument, 3: connect.CodeInvalidArgument,
 		4: connect.CodeInvalidArgument, 5: connect.CodeInvalidArgument, 6: connect.CodeInvalidArgument,
-		7: connect.CodeDeadlineExceeded, 8: connect.CodeDeadlineExceeded}
+		7: connect.CodeDeadlineExceeded, 8: connect.CodeDeadlineExceeded, 9: 0}
 	got := map[uint64]connect.Code{}
 	for len(got) < len(want) {
 		msg, err := st.Receive()
