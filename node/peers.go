@@ -253,7 +253,9 @@ func (p *peers) bulkRead(ctx context.Context, node string, key []byte) ([]byte, 
 
 // close ends every stream and closes idle connections.
 func (p *peers) close() {
+	p.mu.Lock() // stream opens streams under mu only while ctx lives
 	p.cancel()
+	p.mu.Unlock()
 	p.streams.Wait()
 	p.fg.http.CloseIdleConnections()
 	p.bulk.http.CloseIdleConnections()
