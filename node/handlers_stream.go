@@ -37,6 +37,9 @@ const (
 func (h replicaHandler) Stream(ctx context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
 	s := &streamServer{n: h.n, kick: make(chan struct{}, 1), sem: make(chan struct{}, maxStreamInFlight),
 		work: make(chan streamJob, maxStreamInFlight)}
+	// The reader may outlive this handler by a moment when the server
+	// drains: net/http closes the request body once the handler returns,
+	// which ends its Receive; the buffered channel never blocks it.
 	received := make(chan error, 1)
 	go func() { received <- s.receive(st) }()
 	for {
