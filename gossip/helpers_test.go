@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/gossip/phi"
+	"github.com/ringkv/ringkv/internal/testwait"
 )
 
 // settings is what every test cluster runs with.
@@ -82,15 +83,7 @@ func cluster(t *testing.T, ids ...string) []*gossip.Gossip {
 // waitFor polls cond until it holds or a deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	testwait.Until(t, 10*time.Second, what, cond)
 }
 
 func waitState(t *testing.T, g *gossip.Gossip, id string, want gossip.State) {

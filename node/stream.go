@@ -156,12 +156,6 @@ func (s *replicaStream) failure() (endedAt time.Time, err error) {
 	return s.endedAt, s.err
 }
 
-// failed reports whether the stream ended.
-func (s *replicaStream) failed() bool {
-	_, err := s.failure()
-	return err != nil
-}
-
 // send writes batches until the stream ends.
 func (s *replicaStream) send(ctx context.Context) {
 	defer s.bidi.CloseRequest()

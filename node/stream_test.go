@@ -19,6 +19,7 @@ import (
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/internal/testwait"
 )
 
 // These tests drive a replicaStream against peers that misbehave on
@@ -153,7 +154,7 @@ func TestStreamFailsWhenThePeerNeverAnswers(t *testing.T) {
 	if _, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_WRITE, "", []byte("k"), []byte("set")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the caller's deadline", err)
 	}
-	waitFor(t, 10*time.Second, s.failed)
+	testwait.Until(t, 10*time.Second, "the silent peer's stream fails", func() bool { return ended(s) })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel2()
 	_, err := s.do(ctx2, ringkvv1.ReplicaOp_KIND_READ, "", []byte("k"), nil)
@@ -188,21 +189,15 @@ func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
 			t.Fatalf("err = %v, want the stream's failure well before the deadline", err)
 		}
 	}
-	if !s.failed() {
+	if !ended(s) {
 		t.Fatal("stream still open after a stalled send")
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+// ended reports whether s has failed.
+func ended(s *replicaStream) bool {
+	_, err := s.failure()
+	return err != nil
 }
 
 // A peer that refuses every stream: operations fail with its error, and

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringkv/ringkv/internal/testwait"
 )
 
 var binary string
@@ -185,17 +187,6 @@ func (d *devCluster) statusStates(id string) map[string]string {
 	return states
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestBinaryClusterFormsAndServesQuorumsAndSiblings(t *testing.T) {
 	d := startDev(t, 3)
 	for _, id := range []string{"n1", "n2", "n3"} {
@@ -269,7 +260,7 @@ func TestBinaryRestartAndKill(t *testing.T) {
 	for _, id := range []string{"n1", "n2", "n3"} {
 		d.ok("dev", "start", id, "--dir", d.dir)
 	}
-	eventually(t, 30*time.Second, "restarted cluster converged", func() bool {
+	testwait.Until(t, 30*time.Second, "restarted cluster converged", func() bool {
 		st := d.statusStates("n1")
 		return st["n1"] == "alive" && st["n2"] == "alive" && st["n3"] == "alive"
 	})

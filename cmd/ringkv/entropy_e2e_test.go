@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/internal/testwait"
 )
 
 // A replica whose data directory is deleted gets every key back through
@@ -44,7 +45,7 @@ func TestWipedReplicaRefilledByAntiEntropy(t *testing.T) {
 	n3 := client.New(d.addr("n3"))
 	defer n3.Close()
 	next := 0 // keys below next are known to be on n3
-	eventually(t, 60*time.Second, "every key back on n3", func() bool {
+	testwait.Until(t, 60*time.Second, "every key back on n3", func() bool {
 		for ; next < keys; next++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			res, err := n3.GetLocal(ctx, []byte(fmt.Sprintf("key-%d", next)))

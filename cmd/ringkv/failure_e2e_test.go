@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/internal/testwait"
 )
 
 type memberStatus struct {
@@ -75,13 +76,13 @@ func TestKillAWriteHeavyNodeAndWatchHandoff(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "n1 suspects n3 and holds hints for it", func() bool {
+	testwait.Until(t, 10*time.Second, "n1 suspects n3 and holds hints for it", func() bool {
 		m, ok := d.member("n1", "n3")
 		return ok && (m.State == "suspect" || m.State == "dead") && m.Hints.Count > 0
 	})
 
 	d.ok("dev", "start", "n3", "--dir", d.dir)
-	eventually(t, 30*time.Second, "no hints waiting for n3", func() bool {
+	testwait.Until(t, 30*time.Second, "no hints waiting for n3", func() bool {
 		m, ok := d.member("n1", "n3")
 		return ok && m.Hints.Count == 0
 	})
@@ -109,7 +110,7 @@ func TestTwoNodesKilledWriteOneIsHinted(t *testing.T) {
 	// Once n1 suspects both, it keeps their hints in the same step as its
 	// own write, so the answer lists them.
 	for _, id := range []string{"n2", "n3"} {
-		eventually(t, 15*time.Second, "n1 suspects "+id, func() bool {
+		testwait.Until(t, 15*time.Second, "n1 suspects "+id, func() bool {
 			m, ok := d.member("n1", id)
 			return ok && m.State != "alive"
 		})
@@ -132,7 +133,7 @@ func TestTwoNodesKilledWriteOneIsHinted(t *testing.T) {
 	d.ok("dev", "start", "n2", "--dir", d.dir)
 	d.ok("dev", "start", "n3", "--dir", d.dir)
 	for _, id := range []string{"n1", "n2", "n3"} {
-		eventually(t, 30*time.Second, "k on "+id, func() bool {
+		testwait.Until(t, 30*time.Second, "k on "+id, func() bool {
 			_, _, code := d.run("", "status", "--addr", d.addr(id))
 			return code == 0 && slices.Equal(d.localValues(id, "k"), []string{"survivor"})
 		})
@@ -145,14 +146,14 @@ func TestPausedNodeIsRepairedByARead(t *testing.T) {
 	d := startDevWith(t, 3, "--hinted-handoff=false")
 	d.ok("put", "k", "old", "--w", "3")
 	d.ok("dev", "pause", "n3", "--dir", d.dir)
-	eventually(t, 15*time.Second, "n1 suspects paused n3", func() bool {
+	testwait.Until(t, 15*time.Second, "n1 suspects paused n3", func() bool {
 		m, ok := d.member("n1", "n3")
 		return ok && m.State != "alive"
 	})
 	ctx := d.get("k").Context
 	d.ok("put", "k", "new", "--w", "2", "--context", ctx)
 	d.ok("dev", "resume", "n3", "--dir", d.dir)
-	eventually(t, 15*time.Second, "n1 sees n3 alive again", func() bool {
+	testwait.Until(t, 15*time.Second, "n1 sees n3 alive again", func() bool {
 		m, ok := d.member("n1", "n3")
 		return ok && m.State == "alive"
 	})
@@ -162,7 +163,7 @@ func TestPausedNodeIsRepairedByARead(t *testing.T) {
 	if g := d.get("k", "--r", "3"); !slices.Equal(g.Values, []string{"new"}) {
 		t.Fatalf("get --r 3: %+v", g)
 	}
-	eventually(t, 10*time.Second, "read repair reaches n3", func() bool {
+	testwait.Until(t, 10*time.Second, "read repair reaches n3", func() bool {
 		return slices.Equal(d.localValues("n3", "k"), []string{"new"})
 	})
 }

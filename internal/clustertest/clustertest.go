@@ -18,6 +18,7 @@ import (
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 
 	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/internal/testwait"
 	"github.com/ringkv/ringkv/node"
 )
 
@@ -248,13 +249,7 @@ func (c *Cluster) WaitUnhealthy(observer, member string) {
 // Eventually polls cond until it holds or the deadline passes.
 func (c *Cluster) Eventually(within time.Duration, what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	testwait.Until(c.t, within, what, cond)
 }
 
 // Close stops every running node.
