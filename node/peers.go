@@ -69,9 +69,9 @@ func newPeerPool() peerPool {
 func (p *peers) entropyClient(id string) (entropyClient, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	addr, ok := p.addrs[id]
-	if !ok {
-		return nil, fmt.Errorf("%w %s", errUnknownPeer, id)
+	addr, err := p.addrLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	c, ok := p.bulk.entropy[addr]
 	if !ok {
@@ -94,13 +94,12 @@ func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.S
 // with full jitter, growing while new streams fail before answering
 // anything; meanwhile operations fail at once with the last failure.
 func (p *peers) stream(id string) (*replicaStream, error) {
-	c, err := p.clientIn(&p.fg, id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	addr, err := p.addrLocked(id)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	addr := p.addrs[id]
 	slot := p.open[addr]
 	if slot == nil {
 		slot = &streamSlot{}
@@ -125,6 +124,10 @@ func (p *peers) stream(id string) (*replicaStream, error) {
 	}
 	if p.ctx.Err() != nil {
 		return nil, ErrClosed
+	}
+	c, err := p.clientLocked(&p.fg, id)
+	if err != nil {
+		return nil, err
 	}
 	slot.s, slot.counted = openStream(p.ctx, &p.streams, id, c, streamStall), false
 	return slot.s, nil
@@ -171,9 +174,23 @@ func (p *peers) setAddrs(members map[string]gossip.Member) {
 func (p *peers) clientIn(pool *peerPool, id string) (ringkvv1connect.ReplicaServiceClient, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.clientLocked(pool, id)
+}
+
+// addrLocked is node id's address; the caller holds p.mu.
+func (p *peers) addrLocked(id string) (string, error) {
 	addr, ok := p.addrs[id]
 	if !ok {
-		return nil, fmt.Errorf("%w %s", errUnknownPeer, id)
+		return "", fmt.Errorf("%w %s", errUnknownPeer, id)
+	}
+	return addr, nil
+}
+
+// clientLocked is clientIn for a caller that holds p.mu.
+func (p *peers) clientLocked(pool *peerPool, id string) (ringkvv1connect.ReplicaServiceClient, error) {
+	addr, err := p.addrLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	c, ok := pool.clients[addr]
 	if !ok {
