@@ -1,7 +1,7 @@
 package gossip_test
 
 import (
-	"net"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/gossip/phi"
+	"github.com/ringkv/ringkv/internal/freeport"
 	"github.com/ringkv/ringkv/internal/testwait"
 )
 
@@ -115,18 +116,9 @@ func ids(ms []gossip.Member) string {
 // that must be named before it starts.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	for range 10 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			u.Close()
-			return addr
-		}
+	p, err := freeport.Base(0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return ""
+	return fmt.Sprintf("127.0.0.1:%d", p)
 }

@@ -8,8 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringkv/ringkv/internal/devcluster"
 	"github.com/ringkv/ringkv/internal/testwait"
 )
 
@@ -70,31 +69,12 @@ func startDevWith(t *testing.T, nodes int, serveFlags ...string) *devCluster {
 
 // freeBase finds a base port whose API and gossip ports are all free.
 func freeBase(t *testing.T, nodes int) int {
-	for range 100 {
-		base := 20000 + rand.IntN(30000)
-		if portsFree(base, nodes) && portsFree(base+100, nodes) {
-			return base
-		}
+	t.Helper()
+	base, err := devcluster.FreeBasePort(nodes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free ports")
-	return 0
-}
-
-func portsFree(base, n int) bool {
-	for i := range n {
-		addr := fmt.Sprintf("127.0.0.1:%d", base+i)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return false
-		}
-		l.Close()
-		u, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			return false
-		}
-		u.Close()
-	}
-	return true
+	return base
 }
 
 func (d *devCluster) addr(id string) string {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -313,7 +311,7 @@ func startBenchCluster(ctx context.Context, log io.Writer) (addrs []string, tear
 	if err != nil {
 		return nil, nil, err
 	}
-	base, err := freeBasePort(3)
+	base, err := devcluster.FreeBasePort(3)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -362,35 +360,4 @@ func printLogTails(c *devcluster.Cluster, w io.Writer) {
 		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 		fmt.Fprintf(w, "--- %s (last lines of its log)\n%s\n", n.ID, strings.Join(lines[max(0, len(lines)-10):], "\n"))
 	}
-}
-
-// freeBasePort finds a base port whose API ports (base..) and gossip ports
-// (base+100.., TCP and UDP) are free.
-func freeBasePort(nodes int) (int, error) {
-	for range 100 {
-		base := 20000 + rand.IntN(30000)
-		if portsFree(base, nodes, false) && portsFree(base+devcluster.GossipOffset, nodes, true) {
-			return base, nil
-		}
-	}
-	return 0, errors.New("no free ports for a dev cluster")
-}
-
-func portsFree(base, n int, udp bool) bool {
-	for p := base; p < base+n; p++ {
-		addr := fmt.Sprintf("127.0.0.1:%d", p)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return false
-		}
-		l.Close()
-		if udp {
-			u, err := net.ListenPacket("udp", addr)
-			if err != nil {
-				return false
-			}
-			u.Close()
-		}
-	}
-	return true
 }

@@ -6,10 +6,12 @@ package clustertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +59,7 @@ func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 			ID:          fmt.Sprintf("n%d", i),
 			Dir:         t.TempDir(),
 			Listen:      "127.0.0.1:0",
-			Gossip:      freeGossipAddr(t),
+			Gossip:      "127.0.0.1:0",
 			Seeds:       append([]string(nil), seeds...),
 			N:           min(3, n),
 			JoinTimeout: 5 * time.Second,
@@ -72,44 +74,38 @@ func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 		m := &member{cfg: cfg}
 		c.nodes = append(c.nodes, m)
 		c.start(m)
-		seeds = append(seeds, cfg.Gossip)
+		seeds = append(seeds, m.cfg.Gossip)
 	}
 	t.Cleanup(c.Close)
 	c.WaitConverged()
 	return c
 }
 
-// freeGossipAddr finds a port free for both TCP and UDP, so a restarted
-// node can come back on the same gossip address (memberlist refuses a
-// known name at a new address).
-func freeGossipAddr(t testing.TB) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err == nil {
-			u.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port for gossip")
-	return ""
-}
-
+// start starts m. The first start binds port 0 for both the API and
+// gossip, so the kernel picks ports nobody holds; a restart comes back on
+// the same ones: peers cache the API address, and memberlist refuses a
+// known name at a new address. Should something else (an outgoing
+// connection from a test running in parallel) hold one of them in the
+// meantime, the restart waits for it to be let go.
 func (c *Cluster) start(m *member) {
 	c.t.Helper()
-	nd, err := node.New(m.cfg, node.Deps{TuneGossip: FastGossip})
-	if err != nil {
-		c.t.Fatalf("start %s: %v", m.cfg.ID, err)
-	}
+	var nd *node.Node
+	var err error
+	testwait.Until(c.t, 10*time.Second, "start "+m.cfg.ID, func() bool {
+		nd, err = node.New(m.cfg, node.Deps{TuneGossip: FastGossip})
+		// memberlist formats its bind error with %v, so the errno is
+		// only in the text.
+		if errors.Is(err, syscall.EADDRINUSE) || (err != nil && strings.Contains(err.Error(), "address already in use")) {
+			return false
+		}
+		if err != nil {
+			c.t.Fatalf("start %s: %v", m.cfg.ID, err)
+		}
+		return true
+	})
 	m.node = nd
-	// Restart on the same API address, so peers' cached addresses stay right.
 	m.cfg.Listen = nd.Addr()
+	m.cfg.Gossip = nd.GossipAddr()
 }
 
 func (c *Cluster) member(id string) *member {

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/ringkv/ringkv/internal/freeport"
 )
 
 // ErrNoCluster means the directory holds no cluster.
@@ -26,6 +28,16 @@ var ErrNoCluster = errors.New("devcluster: no cluster here (run `ringkv dev up` 
 
 // GossipOffset separates a node's gossip port from its API port.
 const GossipOffset = 100
+
+// FreeBasePort finds a base port for a cluster of nodes whose API ports
+// (base..) and gossip ports (base+GossipOffset..) are all free.
+func FreeBasePort(nodes int) (int, error) {
+	offsets := make([]int, 0, 2*nodes)
+	for i := range nodes {
+		offsets = append(offsets, i, GossipOffset+i)
+	}
+	return freeport.Base(offsets...)
+}
 
 // Node is one node of the dev cluster.
 type Node struct {
