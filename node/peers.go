@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -15,7 +14,7 @@ import (
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/gossip"
-	"github.com/ringkv/ringkv/internal/backoff"
+	"github.com/ringkv/ringkv/internal/opstream"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -90,9 +89,7 @@ func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.S
 }
 
 // stream returns the open stream to node id, opening one if there is none
-// or the last one failed. Reopening after a failure waits out a backoff
-// with full jitter, growing while new streams fail before answering
-// anything; meanwhile operations fail at once with the last failure.
+// or, after a backoff, if the last one failed (see opstream.Slot).
 func (p *peers) stream(id string) (*replicaStream, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -105,47 +102,20 @@ func (p *peers) stream(id string) (*replicaStream, error) {
 		slot = &streamSlot{}
 		p.open[addr] = slot
 	}
-	if slot.s != nil {
-		endedAt, err := slot.s.failure()
-		if err == nil {
-			return slot.s, nil
+	return slot.Get(time.Now(), func() (*replicaStream, error) {
+		if p.ctx.Err() != nil {
+			return nil, ErrClosed
 		}
-		if !slot.counted {
-			if slot.s.answeredAny.Load() {
-				slot.failures = 0
-			}
-			slot.retryAt = endedAt.Add(backoff.FullJitter(slot.failures, streamRetryBase, streamRetryCeiling, rand.Int64N))
-			slot.failures++
-			slot.counted = true
-		}
-		if time.Now().Before(slot.retryAt) {
+		c, err := p.clientLocked(&p.fg, id)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if p.ctx.Err() != nil {
-		return nil, ErrClosed
-	}
-	c, err := p.clientLocked(&p.fg, id)
-	if err != nil {
-		return nil, err
-	}
-	slot.s, slot.counted = openStream(p.ctx, &p.streams, id, c, streamStall), false
-	return slot.s, nil
+		return openStream(p.ctx, &p.streams, id, c, opstream.DefaultStall), nil
+	})
 }
 
-// Backoff between reopening a peer's failed stream.
-const (
-	streamRetryBase    = 50 * time.Millisecond
-	streamRetryCeiling = 2 * time.Second
-)
-
-// streamSlot is the stream to one peer address and its reopening backoff.
-type streamSlot struct {
-	s        *replicaStream
-	failures int       // streams in a row that failed before answering
-	retryAt  time.Time // no new stream before this
-	counted  bool      // s's failure has set retryAt
-}
+// streamSlot is the stream to one peer address.
+type streamSlot = opstream.Slot[ringkvv1.ReplicaBatch, ringkvv1.ReplicaOp, ringkvv1.ReplicaResults, ringkvv1.ReplicaResult]
 
 // do runs one foreground operation on node id's stream.
 func (p *peers) do(ctx context.Context, id string, kind ringkvv1.ReplicaOp_Kind, target string, key, set []byte) ([]byte, error) {
@@ -153,7 +123,7 @@ func (p *peers) do(ctx context.Context, id string, kind ringkvv1.ReplicaOp_Kind,
 	s, err := p.stream(id)
 	var res []byte
 	if err == nil {
-		res, err = s.do(ctx, kind, target, key, set)
+		res, err = replicaDo(ctx, s, kind, target, key, set)
 	}
 	if p.observe != nil {
 		p.observe(id, kind, err, time.Since(start))

@@ -96,7 +96,7 @@ func TestStreamMatchesAnswersToCallersByID(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			key := fmt.Appendf(nil, "key-%d", i)
-			got, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_READ, "", key, nil)
+			got, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_READ, "", key, nil)
 			if err != nil || !bytes.Equal(got, key) {
 				t.Errorf("caller %d got %q, %v; want its own key back", i, got, err)
 			}
@@ -132,7 +132,7 @@ func TestStreamCarriesPeerErrorsWithTheirCode(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_HINT, "n3", []byte("k"), []byte("set"))
+	_, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_HINT, "n3", []byte("k"), []byte("set"))
 	if connect.CodeOf(err) != connect.CodeResourceExhausted || !strings.Contains(err.Error(), "hint budget full") {
 		t.Fatalf("err = %v, want the peer's ResourceExhausted", err)
 	}
@@ -151,13 +151,13 @@ func TestStreamFailsWhenThePeerNeverAnswers(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_WRITE, "", []byte("k"), []byte("set")); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_WRITE, "", []byte("k"), []byte("set")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the caller's deadline", err)
 	}
 	testwait.Until(t, 10*time.Second, "the silent peer's stream fails", func() bool { return ended(s) })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel2()
-	_, err := s.do(ctx2, ringkvv1.ReplicaOp_KIND_READ, "", []byte("k"), nil)
+	_, err := replicaDo(ctx2, s, ringkvv1.ReplicaOp_KIND_READ, "", []byte("k"), nil)
 	if err == nil || !strings.Contains(err.Error(), "unanswered") {
 		t.Fatalf("err = %v, want the stream's failure", err)
 	}
@@ -178,7 +178,7 @@ func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			_, err := s.do(ctx, ringkvv1.ReplicaOp_KIND_WRITE, "", fmt.Appendf(nil, "k%d", i), big)
+			_, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_WRITE, "", fmt.Appendf(nil, "k%d", i), big)
 			errs <- err
 		})
 	}
@@ -196,7 +196,7 @@ func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
 
 // ended reports whether s has failed.
 func ended(s *replicaStream) bool {
-	_, err := s.failure()
+	_, err := s.Failure()
 	return err != nil
 }
 

@@ -1,0 +1,279 @@
+package opstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// ErrBusy refuses an operation when a stream has too many pending.
+var ErrBusy = errors.New("opstream: too many operations pending on the stream")
+
+// Client is the sending half of one stream. Callers queue an operation and
+// wait for its result. One sender goroutine sends batches; one receiver
+// goroutine hands results to their callers by id. A stream that fails
+// fails everything pending on it and takes no more operations: open a new
+// one (Slot does, with backoff).
+type Client[B, Op, Rs, Res any] struct {
+	p      *Protocol[B, Op, Rs, Res]
+	peer   string
+	bidi   *connect.BidiStreamForClient[B, Rs]
+	cancel context.CancelFunc
+	kick   chan struct{} // operations queued or a batch answered; capacity 1
+	stall  time.Duration // see DefaultStall
+	// answeredAny is set once the peer has answered anything: the stream
+	// worked, whatever ended it later.
+	answeredAny atomic.Bool
+
+	mu      sync.Mutex
+	nextID  uint64
+	queue   []*call[Op, Res]          // waiting for the sender
+	pending map[uint64]*call[Op, Res] // queued or sent, not yet answered
+	flight  []*sentBatch              // sent, not yet fully answered, oldest first
+	err     error                     // why the stream ended; set once
+	endedAt time.Time                 // when it ended
+}
+
+// call is one operation and its caller's mailbox.
+type call[Op, Res any] struct {
+	op       *Op
+	id       uint64
+	size     int
+	deadline time.Time
+	batch    *sentBatch        // the batch that carried it, once sent
+	done     chan outcome[Res] // capacity 1
+}
+
+type outcome[Res any] struct {
+	res *Res
+	err error
+}
+
+// sentBatch is a batch in flight.
+type sentBatch struct {
+	sent       time.Time
+	unanswered int
+}
+
+// Open starts a stream to peer (a name for errors) through open, torn
+// down after stall (see DefaultStall); wg owns its goroutines, which end
+// when ctx does or the stream fails.
+func Open[B, Op, Rs, Res any](ctx context.Context, wg *sync.WaitGroup, p *Protocol[B, Op, Rs, Res], peer string,
+	open func(context.Context) *connect.BidiStreamForClient[B, Rs], stall time.Duration) *Client[B, Op, Rs, Res] {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Client[B, Op, Rs, Res]{p: p, peer: peer, bidi: open(ctx), cancel: cancel, stall: stall,
+		kick: make(chan struct{}, 1), pending: map[uint64]*call[Op, Res]{}}
+	wg.Go(func() { c.send(ctx) })
+	wg.Go(c.receive)
+	return c
+}
+
+// Do runs op on the peer and waits for its result until ctx ends; op must
+// not be touched until Do returns. Do owns op's id and time left. An
+// operation that ctx abandons may still be applied.
+func (c *Client[B, Op, Rs, Res]) Do(ctx context.Context, op *Op) (*Res, error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(MaxTimeout)
+	}
+	k := &call[Op, Res]{op: op, size: c.p.OpSize(op), deadline: dl, done: make(chan outcome[Res], 1)}
+	if err := c.enqueue(k); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-k.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		// The operation stays pending: its answer still counts toward its
+		// batch, and a queued one past its deadline is never sent.
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Client[B, Op, Rs, Res]) enqueue(k *call[Op, Res]) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if len(c.pending) >= maxPending {
+		return fmt.Errorf("%w (%d) to %s", ErrBusy, maxPending, c.peer)
+	}
+	c.nextID++
+	k.id = c.nextID
+	c.pending[k.id] = k
+	c.queue = append(c.queue, k)
+	c.wake()
+	return nil
+}
+
+// wake tells the sender there may be something to send.
+func (c *Client[B, Op, Rs, Res]) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Failure is when and why the stream ended; err is nil while it runs.
+func (c *Client[B, Op, Rs, Res]) Failure() (endedAt time.Time, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endedAt, c.err
+}
+
+// send writes batches until the stream ends.
+func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
+	defer c.bidi.CloseRequest()
+	blocked := time.AfterFunc(time.Hour, func() { c.fail(fmt.Errorf("send blocked for %v", c.stall)) })
+	blocked.Stop()
+	unanswered := time.NewTimer(time.Hour) // fires when the oldest batch in flight stalls
+	unanswered.Stop()
+	var armedFor time.Time // the batch unanswered is armed for
+	var ops []*Op
+	for {
+		select {
+		case <-c.kick:
+		case <-unanswered.C:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			now := time.Now()
+			var again bool
+			var oldest time.Time
+			ops, again, oldest = c.take(ops[:0], now)
+			if !oldest.IsZero() && now.Sub(oldest) >= c.stall {
+				c.fail(fmt.Errorf("a batch went unanswered for %v", c.stall))
+				return
+			}
+			if len(ops) > 0 {
+				blocked.Reset(c.stall)
+				err := c.bidi.Send(c.p.NewBatch(ops))
+				blocked.Stop()
+				clear(ops)
+				if err != nil {
+					c.fail(err)
+					return
+				}
+			}
+			if !again {
+				// Re-arm only for a new oldest batch: a timer left armed for
+				// one since answered just wakes this loop once, harmlessly.
+				if !oldest.IsZero() && !oldest.Equal(armedFor) {
+					unanswered.Reset(oldest.Add(c.stall).Sub(now))
+					armedFor = oldest
+				}
+				break
+			}
+		}
+	}
+}
+
+// take moves the next batch from the queue into flight, if the window has
+// room, appending its operations, with the time each has left, to ops.
+// Operations already past their deadline are dropped: their callers have
+// given up. again says whether more could be sent at once; oldest is when
+// the oldest batch in flight was sent (zero: none is).
+func (c *Client[B, Op, Rs, Res]) take(ops []*Op, now time.Time) (_ []*Op, again bool, oldest time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.flight) < maxBatchesInFlight {
+		ops = c.takeLocked(ops, now)
+	}
+	if len(c.flight) > 0 {
+		oldest = c.flight[0].sent
+	}
+	return ops, len(c.queue) > 0 && len(c.flight) < maxBatchesInFlight, oldest
+}
+
+func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
+	b := &sentBatch{sent: now}
+	size, i := 0, 0
+	for ; i < len(c.queue) && len(ops) < MaxBatchOps; i++ {
+		k := c.queue[i]
+		if len(ops) > 0 && size+k.size > maxBatchBytes {
+			break
+		}
+		left := k.deadline.Sub(now)
+		if left <= 0 {
+			delete(c.pending, k.id)
+			continue
+		}
+		c.p.SetHeader(k.op, k.id, min(left, MaxTimeout).Microseconds())
+		k.batch = b
+		ops = append(ops, k.op)
+		size += k.size
+	}
+	rest := copy(c.queue, c.queue[i:])
+	clear(c.queue[rest:])
+	c.queue = c.queue[:rest]
+	if len(ops) > 0 {
+		b.unanswered = len(ops)
+		c.flight = append(c.flight, b)
+	}
+	return ops
+}
+
+// receive hands results to their callers until the stream ends.
+func (c *Client[B, Op, Rs, Res]) receive() {
+	defer c.bidi.CloseResponse()
+	for {
+		msg, err := c.bidi.Receive()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.answeredAny.Store(true)
+		c.mu.Lock()
+		for _, r := range c.p.Results(msg) {
+			id := c.p.ResultID(r)
+			if k, ok := c.pending[id]; ok {
+				delete(c.pending, id)
+				k.done <- outcome[Res]{res: r}
+				c.answered(k.batch)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// answered counts one answer to b and lands b when it was the last.
+func (c *Client[B, Op, Rs, Res]) answered(b *sentBatch) {
+	if b == nil {
+		return
+	}
+	if b.unanswered--; b.unanswered > 0 {
+		return
+	}
+	for i, f := range c.flight {
+		if f == b {
+			c.flight = append(c.flight[:i], c.flight[i+1:]...)
+			break
+		}
+	}
+	c.wake()
+}
+
+// fail ends the stream: every pending operation fails with err, and new
+// ones are refused.
+func (c *Client[B, Op, Rs, Res]) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = fmt.Errorf("%s to %s: %w", c.p.Name, c.peer, err)
+	c.endedAt = time.Now()
+	for id, k := range c.pending {
+		k.done <- outcome[Res]{err: c.err}
+		delete(c.pending, id)
+	}
+	c.queue, c.flight = nil, nil
+	c.cancel()
+}

@@ -1,0 +1,171 @@
+package opstream
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// Serve serves one stream until the sender closes it, it fails, or
+// draining closes. Operations run concurrently on the stream's workers, so
+// one slow operation does not hold up those behind it (and concurrent
+// writes share Pebble's fsyncs). apply runs one operation, which must be
+// done by its deadline, and returns its result; Serve sets the result's
+// id. This goroutine writes the results: each message carries every
+// result that completed while the previous one was being written. When
+// draining closes, the stream stops taking operations, answers those in
+// flight and ends. onBatch, if set, sees every batch's size.
+func Serve[B, Op, Rs, Res any](p *Protocol[B, Op, Rs, Res], st *connect.BidiStream[B, Rs], draining <-chan struct{},
+	apply func(op *Op, deadline time.Time) *Res, onBatch func(ops int)) error {
+	s := &server[B, Op, Rs, Res]{p: p, apply: apply, onBatch: onBatch, kick: make(chan struct{}, 1),
+		sem: make(chan struct{}, maxInFlight), work: make(chan job[Op], maxInFlight)}
+	// The reader may outlive this function by a moment when the server
+	// drains: net/http closes the request body once the handler returns,
+	// which ends its Receive; the buffered channel never blocks it.
+	received := make(chan error, 1)
+	go func() { received <- s.receive(st) }()
+	for {
+		select {
+		case <-s.kick:
+			if err := s.flush(st); err != nil {
+				s.stop()
+				return err
+			}
+		case err := <-received:
+			s.stop()
+			if ferr := s.flush(st); err == nil {
+				err = ferr
+			}
+			return err
+		case <-draining:
+			s.stop()
+			return s.flush(st)
+		}
+	}
+}
+
+// server is the state of one served stream.
+type server[B, Op, Rs, Res any] struct {
+	p       *Protocol[B, Op, Rs, Res]
+	apply   func(*Op, time.Time) *Res
+	onBatch func(int)
+	kick    chan struct{} // results are waiting; capacity 1
+	sem     chan struct{} // operations in flight
+	work    chan job[Op]  // operations for the workers; as big as sem
+
+	mu      sync.Mutex
+	stopped bool // no new operations start; work is closed
+	idle    int  // workers waiting for work
+	workers sync.WaitGroup
+	results []*Res
+}
+
+// job is one operation for a worker.
+type job[Op any] struct {
+	op       *Op
+	id       uint64
+	deadline time.Time
+}
+
+// receive reads batches and starts their operations until the stream ends
+// or the server stops. It returns nil when the sender closed the stream.
+func (s *server[B, Op, Rs, Res]) receive(st *connect.BidiStream[B, Rs]) error {
+	for {
+		batch, err := st.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ops := s.p.Ops(batch)
+		if len(ops) > MaxBatchOps {
+			return connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("%s: a batch has %d operations; the limit is %d", s.p.Name, len(ops), MaxBatchOps))
+		}
+		if s.onBatch != nil {
+			s.onBatch(len(ops))
+		}
+		now := time.Now()
+		for _, op := range ops {
+			s.sem <- struct{}{}
+			id, us := s.p.Header(op)
+			if !s.start(job[Op]{op: op, id: id, deadline: now.Add(timeLeft(us))}) {
+				<-s.sem
+				return nil
+			}
+		}
+	}
+}
+
+// start hands j to a worker unless the stream has stopped. Workers live as
+// long as the stream, so their stacks, grown once by deep calls into
+// Pebble, are not grown again for every operation; a new one starts only
+// when none is idle.
+func (s *server[B, Op, Rs, Res]) start(j job[Op]) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.work <- j // never blocks: the caller holds a sem slot
+	if s.idle == 0 {
+		s.workers.Go(s.worker)
+	} else {
+		s.idle--
+	}
+	return true
+}
+
+// worker runs operations until the stream stops.
+func (s *server[B, Op, Rs, Res]) worker() {
+	for j := range s.work {
+		r := s.apply(j.op, j.deadline)
+		s.p.SetResultID(r, j.id)
+		s.mu.Lock()
+		s.results = append(s.results, r)
+		// Idle before the slot frees, so workers never outnumber slots.
+		s.idle++
+		s.mu.Unlock()
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		<-s.sem
+	}
+}
+
+// flush sends every queued result, in messages of at most maxBatchBytes
+// (or one result, if bigger).
+func (s *server[B, Op, Rs, Res]) flush(st *connect.BidiStream[B, Rs]) error {
+	s.mu.Lock()
+	results := s.results
+	s.results = nil
+	s.mu.Unlock()
+	for len(results) > 0 {
+		size, i := 0, 0
+		for ; i < len(results) && (i == 0 || size+s.p.ResultSize(results[i]) <= maxBatchBytes); i++ {
+			size += s.p.ResultSize(results[i])
+		}
+		if err := st.Send(s.p.NewResults(results[:i])); err != nil {
+			return err
+		}
+		results = results[i:]
+	}
+	return nil
+}
+
+// stop lets no new operation start and waits for those in flight.
+func (s *server[B, Op, Rs, Res]) stop() {
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.work)
+	}
+	s.mu.Unlock()
+	s.workers.Wait()
+}
