@@ -75,6 +75,9 @@ func (c *contextCache) put(key, wctx []byte) {
 type RingkvOptions struct {
 	R, W    int        // replicas per read / write; 0 → the node's quorum
 	Updates UpdateMode // zero → Remembered
+	// Unary makes one call per request instead of pipelining every
+	// worker's requests to a node on one stream (client.Pipelined).
+	Unary bool
 }
 
 // Ringkv is the driver for a ringkv cluster: requests go round-robin to
@@ -101,7 +104,11 @@ func NewRingkv(addrs []string, opts RingkvOptions) (*Ringkv, error) {
 	}
 	d := &Ringkv{opts: opts, addrs: append([]string(nil), addrs...)}
 	for _, a := range addrs {
-		d.clients = append(d.clients, client.New(a))
+		if opts.Unary {
+			d.clients = append(d.clients, client.New(a))
+		} else {
+			d.clients = append(d.clients, client.New(a, client.Pipelined()))
+		}
 	}
 	return d, nil
 }

@@ -23,14 +23,24 @@ func newAdmission(limit int) *admission {
 func (a *admission) interceptor() connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			select {
-			case a.slots <- struct{}{}:
-			default:
-				return nil, connect.NewError(connect.CodeResourceExhausted,
-					fmt.Errorf("node is overloaded: %d requests in flight (--max-requests); retry with backoff or use another node", cap(a.slots)))
+			if err := a.enter(); err != nil {
+				return nil, err
 			}
-			defer func() { <-a.slots }()
+			defer a.leave()
 			return next(ctx, req)
 		}
 	}
 }
+
+// enter admits one request, which must leave when done, or refuses it.
+func (a *admission) enter() error {
+	select {
+	case a.slots <- struct{}{}:
+		return nil
+	default:
+		return connect.NewError(connect.CodeResourceExhausted,
+			fmt.Errorf("node is overloaded: %d requests in flight (--max-requests); retry with backoff or use another node", cap(a.slots)))
+	}
+}
+
+func (a *admission) leave() { <-a.slots }

@@ -19,9 +19,10 @@ import (
 // routes mounts every service and /metrics on one mux.
 func (n *Node) routes() http.Handler {
 	mux := http.NewServeMux()
-	// A client message carries one value plus key and context; a replica
-	// message may carry a full sibling set.
-	clientMax := n.cfg.MaxValueBytes + MaxKeyBytes + 64<<10
+	// A client message carries one value plus key and context, or a batch
+	// of streamed requests cut at 1 MiB; a replica message may carry a
+	// full sibling set.
+	clientMax := max(n.cfg.MaxValueBytes, 1<<20) + MaxKeyBytes + 64<<10
 	replicaMax := n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1) + 64<<10
 	// Compress only responses big enough to gain from it, for clients
 	// that ask for gzip.

@@ -15,58 +15,77 @@ import (
 type kvHandler struct{ n *Node }
 
 func (h kvHandler) Get(ctx context.Context, req *connect.Request[ringkvv1.GetRequest]) (*connect.Response[ringkvv1.GetResponse], error) {
-	n := h.n
-	if err := n.checkKey(req.Msg.GetKey()); err != nil {
+	return respond(h.n.get(ctx, req.Msg))
+}
+
+func (h kvHandler) Put(ctx context.Context, req *connect.Request[ringkvv1.PutRequest]) (*connect.Response[ringkvv1.PutResponse], error) {
+	return respond(h.n.put(ctx, req.Msg))
+}
+
+func (h kvHandler) Delete(ctx context.Context, req *connect.Request[ringkvv1.DeleteRequest]) (*connect.Response[ringkvv1.DeleteResponse], error) {
+	return respond(h.n.del(ctx, req.Msg))
+}
+
+func respond[T any](msg *T, err error) (*connect.Response[T], error) {
+	if err != nil {
 		return nil, err
 	}
-	if req.Msg.GetLocal() {
-		return n.getLocal(req.Msg.GetKey())
+	return connect.NewResponse(msg), nil
+}
+
+// get serves a client read.
+func (n *Node) get(ctx context.Context, req *ringkvv1.GetRequest) (*ringkvv1.GetResponse, error) {
+	if err := n.checkKey(req.GetKey()); err != nil {
+		return nil, err
+	}
+	if req.GetLocal() {
+		return n.getLocal(req.GetKey())
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
 	v := n.view.Load()
-	res, err := n.coord.Read(ctx, v.walk(req.Msg.GetKey()), req.Msg.GetKey(), int(req.Msg.GetR()))
+	res, err := n.coord.Read(ctx, v.walk(req.GetKey()), req.GetKey(), int(req.GetR()))
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	return connect.NewResponse(&ringkvv1.GetResponse{
+	return &ringkvv1.GetResponse{
 		Found:   res.Set.Found(),
 		Values:  res.Set.Values(),
 		Context: res.Set.Context().Encode(),
 		Replied: res.Replied,
-	}), nil
+	}, nil
 }
 
-func (h kvHandler) Put(ctx context.Context, req *connect.Request[ringkvv1.PutRequest]) (*connect.Response[ringkvv1.PutResponse], error) {
-	m := req.Msg
-	if err := h.n.checkValue(m.GetValue()); err != nil {
+// put serves a client write.
+func (n *Node) put(ctx context.Context, req *ringkvv1.PutRequest) (*ringkvv1.PutResponse, error) {
+	if err := n.checkValue(req.GetValue()); err != nil {
 		return nil, err
 	}
-	resp, err := h.n.write(ctx, &ringkvv1.CoordinateRequest{Key: m.GetKey(), Value: m.GetValue(), Context: m.GetContext(), W: m.GetW()})
+	resp, err := n.write(ctx, &ringkvv1.CoordinateRequest{Key: req.GetKey(), Value: req.GetValue(), Context: req.GetContext(), W: req.GetW()})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&ringkvv1.PutResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}), nil
+	return &ringkvv1.PutResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}, nil
 }
 
-func (h kvHandler) Delete(ctx context.Context, req *connect.Request[ringkvv1.DeleteRequest]) (*connect.Response[ringkvv1.DeleteResponse], error) {
-	m := req.Msg
-	resp, err := h.n.write(ctx, &ringkvv1.CoordinateRequest{Key: m.GetKey(), Context: m.GetContext(), W: m.GetW(), Delete: true})
+// del serves a client delete.
+func (n *Node) del(ctx context.Context, req *ringkvv1.DeleteRequest) (*ringkvv1.DeleteResponse, error) {
+	resp, err := n.write(ctx, &ringkvv1.CoordinateRequest{Key: req.GetKey(), Context: req.GetContext(), W: req.GetW(), Delete: true})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&ringkvv1.DeleteResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}), nil
+	return &ringkvv1.DeleteResponse{Context: resp.GetContext(), Acks: resp.GetAcks()}, nil
 }
 
 // getLocal reads only this node's replica: no quorum, no repair.
-func (n *Node) getLocal(key []byte) (*connect.Response[ringkvv1.GetResponse], error) {
+func (n *Node) getLocal(key []byte) (*ringkvv1.GetResponse, error) {
 	set, err := n.store.Read(key)
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	return connect.NewResponse(&ringkvv1.GetResponse{
+	return &ringkvv1.GetResponse{
 		Found: set.Found(), Values: set.Values(), Context: set.Context().Encode(), Replied: []string{n.cfg.ID},
-	}), nil
+	}, nil
 }
 
 // write validates a put or delete, then coordinates it here if this node is

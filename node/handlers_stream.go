@@ -10,12 +10,13 @@ import (
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/internal/opstream"
+	"github.com/ringkv/ringkv/internal/wire"
 )
 
 // Stream serves one peer's replica stream (see opstream.Serve); it ends
 // when the server shuts down.
 func (h replicaHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
-	return opstream.Serve(replicaProtocol, st, h.n.draining, h.n.applyReplicaOp,
+	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp,
 		func(ops int) { h.n.metrics.streamBatch.Observe(float64(ops)) })
 }
 
@@ -37,8 +38,7 @@ func (n *Node) applyReplicaOp(op *ringkvv1.ReplicaOp, deadline time.Time) *ringk
 	}
 	n.metrics.streamOps.WithLabelValues(kindLabel(op.GetKind()), outcome(err)).Inc()
 	if err != nil {
-		res.Code = uint32(connect.CodeOf(err))
-		res.Error = err.Error()
+		wire.Fail(&res.Code, &res.Error, err)
 	}
 	return res
 }

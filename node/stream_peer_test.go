@@ -47,24 +47,10 @@ func TestReplicaStreamAnswersBadOperationsAndKeepsServing(t *testing.T) {
 	want := map[uint64]connect.Code{1: 0, 2: connect.CodeInvalidArgument, 3: connect.CodeInvalidArgument,
 		4: connect.CodeInvalidArgument, 5: connect.CodeInvalidArgument, 6: connect.CodeInvalidArgument,
 		7: connect.CodeDeadlineExceeded, 8: connect.CodeDeadlineExceeded, 9: 0}
-	got := map[uint64]connect.Code{}
-	for len(got) < len(want) {
+	expectCodes(t, want, func() ([]*ringkvv1.ReplicaResult, error) {
 		msg, err := st.Receive()
-		if err != nil {
-			t.Fatalf("stream ended after %d answers: %v", len(got), err)
-		}
-		for _, r := range msg.GetResults() {
-			got[r.GetId()] = connect.Code(r.GetCode())
-			if r.GetCode() != 0 && r.GetError() == "" {
-				t.Errorf("op %d refused with no message", r.GetId())
-			}
-		}
-	}
-	for id, code := range want {
-		if got[id] != code {
-			t.Errorf("op %d answered %v, want %v", id, got[id], code)
-		}
-	}
+		return msg.GetResults(), err
+	})
 	// A batch past the limit ends the stream with InvalidArgument.
 	if err := st.Send(&ringkvv1.ReplicaBatch{Ops: slices.Repeat([]*ringkvv1.ReplicaOp{ops[0]}, 5000)}); err != nil {
 		t.Fatal(err)
@@ -80,6 +66,37 @@ func TestReplicaStreamAnswersBadOperationsAndKeepsServing(t *testing.T) {
 	for _, k := range []string{"k2", "k3", "k4"} {
 		if res := mustGet(t, c.Client("n1"), k, 1); res.Found {
 			t.Fatalf("%s was written by a refused operation", k)
+		}
+	}
+}
+
+// result is what every streamed result carries.
+type result interface {
+	GetId() uint64
+	GetCode() uint32
+	GetError() string
+}
+
+// expectCodes receives results until every operation in want has its
+// answer, and checks each answer's code; a refusal must say why.
+func expectCodes[R result](t *testing.T, want map[uint64]connect.Code, receive func() ([]R, error)) {
+	t.Helper()
+	got := map[uint64]connect.Code{}
+	for len(got) < len(want) {
+		results, err := receive()
+		if err != nil {
+			t.Fatalf("stream ended after %d answers: %v", len(got), err)
+		}
+		for _, r := range results {
+			got[r.GetId()] = connect.Code(r.GetCode())
+			if r.GetCode() != 0 && r.GetError() == "" {
+				t.Errorf("op %d refused with no message", r.GetId())
+			}
+		}
+	}
+	for id, code := range want {
+		if got[id] != code {
+			t.Errorf("op %d answered %v, want %v", id, got[id], code)
 		}
 	}
 }

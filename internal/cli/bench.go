@@ -39,6 +39,7 @@ type benchFlags struct {
 	load         bool
 	noLoad       bool
 	updates      string
+	unary        bool
 	seed         uint64
 	json         bool
 	html         string
@@ -87,6 +88,7 @@ nodes and removes it afterwards.`,
 	fl.BoolVar(&f.load, "load", true, "insert the records before the run")
 	fl.BoolVar(&f.noLoad, "no-load", false, "skip the load phase: the records exist already")
 	fl.BoolVar(&f.noLoad, "skip-load", false, "same as --no-load")
+	fl.BoolVar(&f.unary, "unary", false, "ringkv: one call per request instead of pipelining each node's requests on one stream")
 	fl.StringVar(&f.updates, "updates", string(bench.Remembered), "how updates write: remembered (under the last context seen for the key), read-first (read the context, then write) or blind (no context: repeated blind writes to a key pile up siblings)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for key and operation choices (0: random)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object")
@@ -114,7 +116,7 @@ func runBench(cmd *cobra.Command, stdio IO, f *benchFlags) error {
 	if err := reachable(ctx, addrs, f.timeout); err != nil {
 		return err
 	}
-	d, err := bench.NewRingkv(addrs, bench.RingkvOptions{R: f.r, W: f.w, Updates: bench.UpdateMode(f.updates)})
+	d, err := bench.NewRingkv(addrs, bench.RingkvOptions{R: f.r, W: f.w, Updates: bench.UpdateMode(f.updates), Unary: f.unary})
 	if err != nil {
 		return err
 	}

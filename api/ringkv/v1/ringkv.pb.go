@@ -78,8 +78,336 @@ func (x ReplicaOp_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReplicaOp_Kind.Descriptor instead.
 func (ReplicaOp_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12, 0}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16, 0}
 }
+
+type KVBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ops           []*KVOp                `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVBatch) Reset() {
+	*x = KVBatch{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVBatch) ProtoMessage() {}
+
+func (x *KVBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVBatch.ProtoReflect.Descriptor instead.
+func (*KVBatch) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *KVBatch) GetOps() []*KVOp {
+	if x != nil {
+		return x.Ops
+	}
+	return nil
+}
+
+type KVOp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the sender's; the result carries it back.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// timeout_us is the time the operation has left, in microseconds.
+	TimeoutUs int64 `protobuf:"varint,2,opt,name=timeout_us,json=timeoutUs,proto3" json:"timeout_us,omitempty"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*KVOp_Get
+	//	*KVOp_Put
+	//	*KVOp_Delete
+	Request       isKVOp_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVOp) Reset() {
+	*x = KVOp{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVOp) ProtoMessage() {}
+
+func (x *KVOp) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVOp.ProtoReflect.Descriptor instead.
+func (*KVOp) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *KVOp) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *KVOp) GetTimeoutUs() int64 {
+	if x != nil {
+		return x.TimeoutUs
+	}
+	return 0
+}
+
+func (x *KVOp) GetRequest() isKVOp_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *KVOp) GetGet() *GetRequest {
+	if x != nil {
+		if x, ok := x.Request.(*KVOp_Get); ok {
+			return x.Get
+		}
+	}
+	return nil
+}
+
+func (x *KVOp) GetPut() *PutRequest {
+	if x != nil {
+		if x, ok := x.Request.(*KVOp_Put); ok {
+			return x.Put
+		}
+	}
+	return nil
+}
+
+func (x *KVOp) GetDelete() *DeleteRequest {
+	if x != nil {
+		if x, ok := x.Request.(*KVOp_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+type isKVOp_Request interface {
+	isKVOp_Request()
+}
+
+type KVOp_Get struct {
+	Get *GetRequest `protobuf:"bytes,3,opt,name=get,proto3,oneof"`
+}
+
+type KVOp_Put struct {
+	Put *PutRequest `protobuf:"bytes,4,opt,name=put,proto3,oneof"`
+}
+
+type KVOp_Delete struct {
+	Delete *DeleteRequest `protobuf:"bytes,5,opt,name=delete,proto3,oneof"`
+}
+
+func (*KVOp_Get) isKVOp_Request() {}
+
+func (*KVOp_Put) isKVOp_Request() {}
+
+func (*KVOp_Delete) isKVOp_Request() {}
+
+type KVResults struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*KVResult            `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVResults) Reset() {
+	*x = KVResults{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVResults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVResults) ProtoMessage() {}
+
+func (x *KVResults) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVResults.ProtoReflect.Descriptor instead.
+func (*KVResults) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *KVResults) GetResults() []*KVResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type KVResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// code is a Connect error code; 0 means the operation succeeded.
+	Code uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	// error is the error message when code is not 0.
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Types that are valid to be assigned to Response:
+	//
+	//	*KVResult_Get
+	//	*KVResult_Put
+	//	*KVResult_Delete
+	Response      isKVResult_Response `protobuf_oneof:"response"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVResult) Reset() {
+	*x = KVResult{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVResult) ProtoMessage() {}
+
+func (x *KVResult) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVResult.ProtoReflect.Descriptor instead.
+func (*KVResult) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *KVResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *KVResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *KVResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *KVResult) GetResponse() isKVResult_Response {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *KVResult) GetGet() *GetResponse {
+	if x != nil {
+		if x, ok := x.Response.(*KVResult_Get); ok {
+			return x.Get
+		}
+	}
+	return nil
+}
+
+func (x *KVResult) GetPut() *PutResponse {
+	if x != nil {
+		if x, ok := x.Response.(*KVResult_Put); ok {
+			return x.Put
+		}
+	}
+	return nil
+}
+
+func (x *KVResult) GetDelete() *DeleteResponse {
+	if x != nil {
+		if x, ok := x.Response.(*KVResult_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+type isKVResult_Response interface {
+	isKVResult_Response()
+}
+
+type KVResult_Get struct {
+	Get *GetResponse `protobuf:"bytes,4,opt,name=get,proto3,oneof"`
+}
+
+type KVResult_Put struct {
+	Put *PutResponse `protobuf:"bytes,5,opt,name=put,proto3,oneof"`
+}
+
+type KVResult_Delete struct {
+	Delete *DeleteResponse `protobuf:"bytes,6,opt,name=delete,proto3,oneof"`
+}
+
+func (*KVResult_Get) isKVResult_Response() {}
+
+func (*KVResult_Put) isKVResult_Response() {}
+
+func (*KVResult_Delete) isKVResult_Response() {}
 
 type GetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -94,7 +422,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[0]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +434,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[0]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +447,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{0}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetRequest) GetKey() []byte {
@@ -159,7 +487,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[1]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +499,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[1]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +512,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{1}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetResponse) GetFound() bool {
@@ -229,7 +557,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[2]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -241,7 +569,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[2]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -254,7 +582,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{2}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -297,7 +625,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[3]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +637,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[3]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +650,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{3}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ack) GetNode() string {
@@ -350,7 +678,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[4]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +690,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[4]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +703,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{4}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PutResponse) GetContext() []byte {
@@ -403,7 +731,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[5]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +743,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[5]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +756,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{5}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -462,7 +790,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[6]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +802,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[6]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +815,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{6}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteResponse) GetContext() []byte {
@@ -512,7 +840,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[7]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +852,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[7]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +865,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{7}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
 }
 
 type StatusResponse struct {
@@ -564,7 +892,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[8]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +904,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[8]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +917,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{8}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatusResponse) GetNodeId() string {
@@ -698,7 +1026,7 @@ type AntiEntropy struct {
 
 func (x *AntiEntropy) Reset() {
 	*x = AntiEntropy{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +1038,7 @@ func (x *AntiEntropy) String() string {
 func (*AntiEntropy) ProtoMessage() {}
 
 func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[9]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +1051,7 @@ func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AntiEntropy.ProtoReflect.Descriptor instead.
 func (*AntiEntropy) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{9}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AntiEntropy) GetEnabled() bool {
@@ -811,7 +1139,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +1151,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[10]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +1164,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{10}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Member) GetId() string {
@@ -911,7 +1239,7 @@ type ReplicaBatch struct {
 
 func (x *ReplicaBatch) Reset() {
 	*x = ReplicaBatch{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1251,7 @@ func (x *ReplicaBatch) String() string {
 func (*ReplicaBatch) ProtoMessage() {}
 
 func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[11]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1264,7 @@ func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaBatch.ProtoReflect.Descriptor instead.
 func (*ReplicaBatch) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicaBatch) GetOps() []*ReplicaOp {
@@ -964,7 +1292,7 @@ type ReplicaOp struct {
 
 func (x *ReplicaOp) Reset() {
 	*x = ReplicaOp{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1304,7 @@ func (x *ReplicaOp) String() string {
 func (*ReplicaOp) ProtoMessage() {}
 
 func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1317,7 @@ func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaOp.ProtoReflect.Descriptor instead.
 func (*ReplicaOp) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplicaOp) GetId() uint64 {
@@ -1043,7 +1371,7 @@ type ReplicaResults struct {
 
 func (x *ReplicaResults) Reset() {
 	*x = ReplicaResults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1383,7 @@ func (x *ReplicaResults) String() string {
 func (*ReplicaResults) ProtoMessage() {}
 
 func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1396,7 @@ func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResults.ProtoReflect.Descriptor instead.
 func (*ReplicaResults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicaResults) GetResults() []*ReplicaResult {
@@ -1092,7 +1420,7 @@ type ReplicaResult struct {
 
 func (x *ReplicaResult) Reset() {
 	*x = ReplicaResult{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1432,7 @@ func (x *ReplicaResult) String() string {
 func (*ReplicaResult) ProtoMessage() {}
 
 func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1445,7 @@ func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResult.ProtoReflect.Descriptor instead.
 func (*ReplicaResult) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplicaResult) GetId() uint64 {
@@ -1157,7 +1485,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1497,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1510,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -1201,7 +1529,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1541,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1554,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -1246,7 +1574,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1586,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1599,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -1296,7 +1624,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1636,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1649,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
 }
 
 type CoordinateRequest struct {
@@ -1337,7 +1665,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1677,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1690,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1410,7 +1738,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1750,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1763,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1463,7 +1791,7 @@ type TreeHashesRequest struct {
 
 func (x *TreeHashesRequest) Reset() {
 	*x = TreeHashesRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1803,7 @@ func (x *TreeHashesRequest) String() string {
 func (*TreeHashesRequest) ProtoMessage() {}
 
 func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1816,7 @@ func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
 func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TreeHashesRequest) GetPartition() uint32 {
@@ -1521,7 +1849,7 @@ type TreeHashesResponse struct {
 
 func (x *TreeHashesResponse) Reset() {
 	*x = TreeHashesResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1861,7 @@ func (x *TreeHashesResponse) String() string {
 func (*TreeHashesResponse) ProtoMessage() {}
 
 func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1874,7 @@ func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
 func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TreeHashesResponse) GetHashes() []uint64 {
@@ -1566,7 +1894,7 @@ type LeafKeysRequest struct {
 
 func (x *LeafKeysRequest) Reset() {
 	*x = LeafKeysRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1906,7 @@ func (x *LeafKeysRequest) String() string {
 func (*LeafKeysRequest) ProtoMessage() {}
 
 func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1919,7 @@ func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
 func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LeafKeysRequest) GetPartition() uint32 {
@@ -1618,7 +1946,7 @@ type LeafKeysResponse struct {
 
 func (x *LeafKeysResponse) Reset() {
 	*x = LeafKeysResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1958,7 @@ func (x *LeafKeysResponse) String() string {
 func (*LeafKeysResponse) ProtoMessage() {}
 
 func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1971,7 @@ func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
 func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LeafKeysResponse) GetKeys() [][]byte {
@@ -1664,7 +1992,28 @@ var File_ringkv_v1_ringkv_proto protoreflect.FileDescriptor
 
 const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\n" +
-	"\x16ringkv/v1/ringkv.proto\x12\tringkv.v1\"B\n" +
+	"\x16ringkv/v1/ringkv.proto\x12\tringkv.v1\",\n" +
+	"\aKVBatch\x12!\n" +
+	"\x03ops\x18\x01 \x03(\v2\x0f.ringkv.v1.KVOpR\x03ops\"\xca\x01\n" +
+	"\x04KVOp\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"timeout_us\x18\x02 \x01(\x03R\ttimeoutUs\x12)\n" +
+	"\x03get\x18\x03 \x01(\v2\x15.ringkv.v1.GetRequestH\x00R\x03get\x12)\n" +
+	"\x03put\x18\x04 \x01(\v2\x15.ringkv.v1.PutRequestH\x00R\x03put\x122\n" +
+	"\x06delete\x18\x05 \x01(\v2\x18.ringkv.v1.DeleteRequestH\x00R\x06deleteB\t\n" +
+	"\arequest\":\n" +
+	"\tKVResults\x12-\n" +
+	"\aresults\x18\x01 \x03(\v2\x13.ringkv.v1.KVResultR\aresults\"\xdd\x01\n" +
+	"\bKVResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12*\n" +
+	"\x03get\x18\x04 \x01(\v2\x16.ringkv.v1.GetResponseH\x00R\x03get\x12*\n" +
+	"\x03put\x18\x05 \x01(\v2\x16.ringkv.v1.PutResponseH\x00R\x03put\x123\n" +
+	"\x06delete\x18\x06 \x01(\v2\x19.ringkv.v1.DeleteResponseH\x00R\x06deleteB\n" +
+	"\n" +
+	"\bresponse\"B\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\f\n" +
@@ -1790,11 +2139,12 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x06leaves\x18\x02 \x03(\rR\x06leaves\"@\n" +
 	"\x10LeafKeysResponse\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\fR\x04keys\x12\x18\n" +
-	"\adigests\x18\x02 \x03(\x06R\adigests2\xbb\x01\n" +
+	"\adigests\x18\x02 \x03(\x06R\adigests2\xf3\x01\n" +
 	"\tKVService\x129\n" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
-	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse2R\n" +
+	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse\x126\n" +
+	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012R\n" +
 	"\fAdminService\x12B\n" +
 	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x97\x02\n" +
 	"\x0eReplicaService\x12<\n" +
@@ -1821,69 +2171,83 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
-	(*GetRequest)(nil),         // 1: ringkv.v1.GetRequest
-	(*GetResponse)(nil),        // 2: ringkv.v1.GetResponse
-	(*PutRequest)(nil),         // 3: ringkv.v1.PutRequest
-	(*Ack)(nil),                // 4: ringkv.v1.Ack
-	(*PutResponse)(nil),        // 5: ringkv.v1.PutResponse
-	(*DeleteRequest)(nil),      // 6: ringkv.v1.DeleteRequest
-	(*DeleteResponse)(nil),     // 7: ringkv.v1.DeleteResponse
-	(*StatusRequest)(nil),      // 8: ringkv.v1.StatusRequest
-	(*StatusResponse)(nil),     // 9: ringkv.v1.StatusResponse
-	(*AntiEntropy)(nil),        // 10: ringkv.v1.AntiEntropy
-	(*Member)(nil),             // 11: ringkv.v1.Member
-	(*ReplicaBatch)(nil),       // 12: ringkv.v1.ReplicaBatch
-	(*ReplicaOp)(nil),          // 13: ringkv.v1.ReplicaOp
-	(*ReplicaResults)(nil),     // 14: ringkv.v1.ReplicaResults
-	(*ReplicaResult)(nil),      // 15: ringkv.v1.ReplicaResult
-	(*ReadRequest)(nil),        // 16: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 17: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 18: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 19: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 20: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 21: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),  // 22: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil), // 23: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),    // 24: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),   // 25: ringkv.v1.LeafKeysResponse
+	(*KVBatch)(nil),            // 1: ringkv.v1.KVBatch
+	(*KVOp)(nil),               // 2: ringkv.v1.KVOp
+	(*KVResults)(nil),          // 3: ringkv.v1.KVResults
+	(*KVResult)(nil),           // 4: ringkv.v1.KVResult
+	(*GetRequest)(nil),         // 5: ringkv.v1.GetRequest
+	(*GetResponse)(nil),        // 6: ringkv.v1.GetResponse
+	(*PutRequest)(nil),         // 7: ringkv.v1.PutRequest
+	(*Ack)(nil),                // 8: ringkv.v1.Ack
+	(*PutResponse)(nil),        // 9: ringkv.v1.PutResponse
+	(*DeleteRequest)(nil),      // 10: ringkv.v1.DeleteRequest
+	(*DeleteResponse)(nil),     // 11: ringkv.v1.DeleteResponse
+	(*StatusRequest)(nil),      // 12: ringkv.v1.StatusRequest
+	(*StatusResponse)(nil),     // 13: ringkv.v1.StatusResponse
+	(*AntiEntropy)(nil),        // 14: ringkv.v1.AntiEntropy
+	(*Member)(nil),             // 15: ringkv.v1.Member
+	(*ReplicaBatch)(nil),       // 16: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),          // 17: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),     // 18: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),      // 19: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),        // 20: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 21: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 22: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 23: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 24: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 25: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),  // 26: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil), // 27: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),    // 28: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),   // 29: ringkv.v1.LeafKeysResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
-	4,  // 0: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
-	4,  // 1: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	11, // 2: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	10, // 3: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
-	13, // 4: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
-	0,  // 5: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	15, // 6: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
-	4,  // 7: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	1,  // 8: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	3,  // 9: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	6,  // 10: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	8,  // 11: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	16, // 12: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	18, // 13: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	20, // 14: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	12, // 15: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	22, // 16: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	24, // 17: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	2,  // 18: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	5,  // 19: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	7,  // 20: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	9,  // 21: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	17, // 22: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	19, // 23: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	21, // 24: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	14, // 25: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	23, // 26: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	25, // 27: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	18, // [18:28] is the sub-list for method output_type
-	8,  // [8:18] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
+	5,  // 1: ringkv.v1.KVOp.get:type_name -> ringkv.v1.GetRequest
+	7,  // 2: ringkv.v1.KVOp.put:type_name -> ringkv.v1.PutRequest
+	10, // 3: ringkv.v1.KVOp.delete:type_name -> ringkv.v1.DeleteRequest
+	4,  // 4: ringkv.v1.KVResults.results:type_name -> ringkv.v1.KVResult
+	6,  // 5: ringkv.v1.KVResult.get:type_name -> ringkv.v1.GetResponse
+	9,  // 6: ringkv.v1.KVResult.put:type_name -> ringkv.v1.PutResponse
+	11, // 7: ringkv.v1.KVResult.delete:type_name -> ringkv.v1.DeleteResponse
+	8,  // 8: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
+	8,  // 9: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
+	15, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	14, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	17, // 12: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	0,  // 13: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
+	19, // 14: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	8,  // 15: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	5,  // 16: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	7,  // 17: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	10, // 18: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	1,  // 19: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
+	12, // 20: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	20, // 21: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	22, // 22: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	24, // 23: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	16, // 24: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	26, // 25: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	28, // 26: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	6,  // 27: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 28: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 29: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 30: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	13, // 31: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	21, // 32: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	23, // 33: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	25, // 34: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	18, // 35: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	27, // 36: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	29, // 37: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	27, // [27:38] is the sub-list for method output_type
+	16, // [16:27] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -1891,13 +2255,23 @@ func file_ringkv_v1_ringkv_proto_init() {
 	if File_ringkv_v1_ringkv_proto != nil {
 		return
 	}
+	file_ringkv_v1_ringkv_proto_msgTypes[1].OneofWrappers = []any{
+		(*KVOp_Get)(nil),
+		(*KVOp_Put)(nil),
+		(*KVOp_Delete)(nil),
+	}
+	file_ringkv_v1_ringkv_proto_msgTypes[3].OneofWrappers = []any{
+		(*KVResult_Get)(nil),
+		(*KVResult_Put)(nil),
+		(*KVResult_Delete)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

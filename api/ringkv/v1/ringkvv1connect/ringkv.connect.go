@@ -48,6 +48,8 @@ const (
 	KVServicePutProcedure = "/ringkv.v1.KVService/Put"
 	// KVServiceDeleteProcedure is the fully-qualified name of the KVService's Delete RPC.
 	KVServiceDeleteProcedure = "/ringkv.v1.KVService/Delete"
+	// KVServiceStreamProcedure is the fully-qualified name of the KVService's Stream RPC.
+	KVServiceStreamProcedure = "/ringkv.v1.KVService/Stream"
 	// AdminServiceStatusProcedure is the fully-qualified name of the AdminService's Status RPC.
 	AdminServiceStatusProcedure = "/ringkv.v1.AdminService/Status"
 	// ReplicaServiceReadProcedure is the fully-qualified name of the ReplicaService's Read RPC.
@@ -76,6 +78,12 @@ type KVServiceClient interface {
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	// Delete writes a tombstone under the context it read.
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
+	// Stream pipelines many Get, Put and Delete requests on one long-lived
+	// stream, as a Cassandra driver does on its connection: each message
+	// batches operations, each is answered by id in completion order, and
+	// each means, limits and fails exactly as its unary call would. Needs
+	// HTTP/2.
+	Stream(context.Context) *connect.BidiStreamForClient[v1.KVBatch, v1.KVResults]
 }
 
 // NewKVServiceClient constructs a client for the ringkv.v1.KVService service. By default, it uses
@@ -108,6 +116,12 @@ func NewKVServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...c
 			connect.WithSchema(kVServiceMethods.ByName("Delete")),
 			connect.WithClientOptions(opts...),
 		),
+		stream: connect.NewClient[v1.KVBatch, v1.KVResults](
+			httpClient,
+			baseURL+KVServiceStreamProcedure,
+			connect.WithSchema(kVServiceMethods.ByName("Stream")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -116,6 +130,7 @@ type kVServiceClient struct {
 	get    *connect.Client[v1.GetRequest, v1.GetResponse]
 	put    *connect.Client[v1.PutRequest, v1.PutResponse]
 	delete *connect.Client[v1.DeleteRequest, v1.DeleteResponse]
+	stream *connect.Client[v1.KVBatch, v1.KVResults]
 }
 
 // Get calls ringkv.v1.KVService.Get.
@@ -133,6 +148,11 @@ func (c *kVServiceClient) Delete(ctx context.Context, req *connect.Request[v1.De
 	return c.delete.CallUnary(ctx, req)
 }
 
+// Stream calls ringkv.v1.KVService.Stream.
+func (c *kVServiceClient) Stream(ctx context.Context) *connect.BidiStreamForClient[v1.KVBatch, v1.KVResults] {
+	return c.stream.CallBidiStream(ctx)
+}
+
 // KVServiceHandler is an implementation of the ringkv.v1.KVService service.
 type KVServiceHandler interface {
 	// Get reads a key from R replicas and returns every live sibling and the
@@ -142,6 +162,12 @@ type KVServiceHandler interface {
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	// Delete writes a tombstone under the context it read.
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
+	// Stream pipelines many Get, Put and Delete requests on one long-lived
+	// stream, as a Cassandra driver does on its connection: each message
+	// batches operations, each is answered by id in completion order, and
+	// each means, limits and fails exactly as its unary call would. Needs
+	// HTTP/2.
+	Stream(context.Context, *connect.BidiStream[v1.KVBatch, v1.KVResults]) error
 }
 
 // NewKVServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -170,6 +196,12 @@ func NewKVServiceHandler(svc KVServiceHandler, opts ...connect.HandlerOption) (s
 		connect.WithSchema(kVServiceMethods.ByName("Delete")),
 		connect.WithHandlerOptions(opts...),
 	)
+	kVServiceStreamHandler := connect.NewBidiStreamHandler(
+		KVServiceStreamProcedure,
+		svc.Stream,
+		connect.WithSchema(kVServiceMethods.ByName("Stream")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/ringkv.v1.KVService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case KVServiceGetProcedure:
@@ -178,6 +210,8 @@ func NewKVServiceHandler(svc KVServiceHandler, opts ...connect.HandlerOption) (s
 			kVServicePutHandler.ServeHTTP(w, r)
 		case KVServiceDeleteProcedure:
 			kVServiceDeleteHandler.ServeHTTP(w, r)
+		case KVServiceStreamProcedure:
+			kVServiceStreamHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -197,6 +231,10 @@ func (UnimplementedKVServiceHandler) Put(context.Context, *connect.Request[v1.Pu
 
 func (UnimplementedKVServiceHandler) Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.KVService.Delete is not implemented"))
+}
+
+func (UnimplementedKVServiceHandler) Stream(context.Context, *connect.BidiStream[v1.KVBatch, v1.KVResults]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.KVService.Stream is not implemented"))
 }
 
 // AdminServiceClient is a client for the ringkv.v1.AdminService service.
