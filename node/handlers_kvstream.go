@@ -16,7 +16,8 @@ import (
 // operation passes admission, is counted in the request metrics and runs
 // exactly as its unary call would.
 func (h kvHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.KVBatch, ringkvv1.KVResults]) error {
-	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp, nil)
+	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp,
+		func(ops int) { h.n.metrics.kvBatch.Observe(float64(ops)) })
 }
 
 // applyKVOp runs one streamed client request.

@@ -21,6 +21,8 @@ type metrics struct {
 	// Replica streams, on the receiving side.
 	streamOps   *prometheus.CounterVec
 	streamBatch prometheus.Histogram
+	// Pipelined clients' streams.
+	kvBatch prometheus.Histogram
 	// Replica operations this node sent, by peer.
 	replicaOps *prometheus.HistogramVec
 }
@@ -46,6 +48,11 @@ func newMetrics(n *Node) *metrics {
 			Help:    "Operations per message received on peers' replica streams.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
 		}),
+		kvBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "ringkv", Name: "kv_stream_batch_ops",
+			Help:    "Requests per message received on pipelined clients' streams.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
+		}),
 		replicaOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "ringkv", Name: "replica_op_duration_seconds",
 			Help:    "Foreground replica operations this node sent, from queueing to answer, by peer, kind and outcome (a Connect code, or ok).",
@@ -56,7 +63,7 @@ func newMetrics(n *Node) *metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ringkv", Name: name, Help: help},
 			func() float64 { return float64(f()) })
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch, m.replicaOps,
+	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch, m.kvBatch, m.replicaOps,
 		counter("hints_stored_total", "Hints stored on this node for other replicas.", n.hintsIn.Load),
 		counter("hints_delivered_total", "Hints delivered to their target and deleted.", n.handoff.delivered.Load),
 		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),

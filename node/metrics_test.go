@@ -59,3 +59,28 @@ func TestMetricsCountRequestsAndReplicaTraffic(t *testing.T) {
 		t.Errorf("n2 stream batches = %v, want at least 1", got)
 	}
 }
+
+// Requests on a pipelined client's stream are counted as their unary
+// calls are, and the stream's batches are measured.
+func TestMetricsCountPipelinedRequests(t *testing.T) {
+	c := clustertest.New(t, 1)
+	pc := pipelined(t, c, "n1")
+	for range 3 {
+		if _, err := pc.Put(ctxT(t), []byte("k"), []byte("v"), nil, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pc.Get(ctxT(t), nil, 1); err == nil {
+		t.Fatal("get of an empty key succeeded")
+	}
+	for sample, want := range map[string]float64{
+		`ringkv_requests_total{op="Put",outcome="ok",service="KVService"}`:               3,
+		`ringkv_requests_total{op="Get",outcome="invalid_argument",service="KVService"}`: 1,
+		`ringkv_request_duration_seconds_count{op="Put",service="KVService"}`:            3,
+		`ringkv_kv_stream_batch_ops_sum`:                                                 4,
+	} {
+		if got := scrape(t, c.Addr("n1"), sample); got != want {
+			t.Errorf("%s = %v, want %v", sample, got, want)
+		}
+	}
+}

@@ -138,6 +138,79 @@ func TestStreamCarriesPeerErrorsWithTheirCode(t *testing.T) {
 	}
 }
 
+// One slow operation does not hold back those queued behind its batch: a
+// batch leaves the window of batches awaiting answers at its first
+// answer, not its last.
+func TestStreamSlowOperationDoesNotHoldTheWindow(t *testing.T) {
+	seen := make(chan string, 100)
+	release := make(chan struct{})
+	s := dialFakePeer(t, time.Minute, func(_ context.Context, st *peerStream) error {
+		var sendMu sync.Mutex // answers come from several goroutines
+		for {
+			batch, err := st.Receive()
+			if err != nil {
+				return nil
+			}
+			for _, op := range batch.GetOps() {
+				answer := func() {
+					sendMu.Lock()
+					defer sendMu.Unlock()
+					st.Send(&ringkvv1.ReplicaResults{Results: []*ringkvv1.ReplicaResult{{Id: op.GetId()}}})
+				}
+				key := string(op.GetKey())
+				seen <- key
+				switch {
+				case strings.HasPrefix(key, "slow"): // never answered
+				case key == "gate":
+					go func() { <-release; answer() }()
+				default:
+					answer()
+				}
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // the slow operations give up first
+	start := func(key string) {
+		wg.Go(func() { replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_READ, "", []byte(key), nil) })
+	}
+	waitSeen := func(key string) {
+		t.Helper()
+		for got := range seen {
+			if got == key {
+				return
+			}
+		}
+	}
+	// Two batches, unanswered: the window is full.
+	start("slowA")
+	waitSeen("slowA")
+	start("gate")
+	waitSeen("gate")
+	// These two queue, then go as one batch once the gate is answered.
+	start("slowB")
+	fast := make(chan error, 1)
+	wg.Go(func() {
+		_, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_READ, "", []byte("fastB"), nil)
+		fast <- err
+	})
+	testwait.Until(t, 10*time.Second, "slowB and fastB queued", func() bool { return s.Queued() == 2 })
+	close(release)
+	if err := <-fast; err != nil {
+		t.Fatalf("fastB: %v", err)
+	}
+	// slowA's batch never answers and slowB's never finishes; the window
+	// still has room.
+	for i := range 5 {
+		if _, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_READ, "", fmt.Appendf(nil, "fast%d", i), nil); err != nil {
+			t.Fatalf("fast%d behind two slow operations: %v", i, err)
+		}
+	}
+}
+
 // A peer that reads but never answers: callers give up at their own
 // deadlines, and once the oldest batch has gone unanswered for the stall
 // time the stream fails and refuses new operations at once.

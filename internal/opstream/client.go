@@ -26,6 +26,7 @@ type Client[B, Op, Rs, Res any] struct {
 	cancel context.CancelFunc
 	kick   chan struct{} // operations queued or a batch answered; capacity 1
 	stall  time.Duration // see DefaultStall
+	window int           // see Protocol.Window
 	// answeredAny is set once the peer has answered anything: the stream
 	// worked, whatever ended it later.
 	answeredAny atomic.Bool
@@ -35,6 +36,7 @@ type Client[B, Op, Rs, Res any] struct {
 	queue   []*call[Op, Res]          // waiting for the sender
 	pending map[uint64]*call[Op, Res] // queued or sent, not yet answered
 	flight  []*sentBatch              // sent, not yet fully answered, oldest first
+	unread  int                       // batches in flight with no answer yet
 	err     error                     // why the stream ended; set once
 	endedAt time.Time                 // when it ended
 }
@@ -58,6 +60,7 @@ type outcome[Res any] struct {
 type sentBatch struct {
 	sent       time.Time
 	unanswered int
+	started    bool // some answer came: the peer has read it
 }
 
 // Open starts a stream to peer (a name for errors) through open, torn
@@ -67,7 +70,10 @@ func Open[B, Op, Rs, Res any](ctx context.Context, wg *sync.WaitGroup, p *Protoc
 	open func(context.Context) *connect.BidiStreamForClient[B, Rs], stall time.Duration) *Client[B, Op, Rs, Res] {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Client[B, Op, Rs, Res]{p: p, peer: peer, bidi: open(ctx), cancel: cancel, stall: stall,
-		kick: make(chan struct{}, 1), pending: map[uint64]*call[Op, Res]{}}
+		window: p.Window, kick: make(chan struct{}, 1), pending: map[uint64]*call[Op, Res]{}}
+	if c.window <= 0 {
+		c.window = maxBatchesInFlight
+	}
 	wg.Go(func() { c.send(ctx) })
 	wg.Go(c.receive)
 	return c
@@ -118,6 +124,13 @@ func (c *Client[B, Op, Rs, Res]) wake() {
 	case c.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Queued is how many operations wait to be sent.
+func (c *Client[B, Op, Rs, Res]) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
 // Failure is when and why the stream ended; err is nil while it runs.
@@ -183,13 +196,13 @@ func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
 func (c *Client[B, Op, Rs, Res]) take(ops []*Op, now time.Time) (_ []*Op, again bool, oldest time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.flight) < maxBatchesInFlight {
+	if c.unread < c.window {
 		ops = c.takeLocked(ops, now)
 	}
 	if len(c.flight) > 0 {
 		oldest = c.flight[0].sent
 	}
-	return ops, len(c.queue) > 0 && len(c.flight) < maxBatchesInFlight, oldest
+	return ops, len(c.queue) > 0 && c.unread < c.window, oldest
 }
 
 func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
@@ -216,6 +229,7 @@ func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
 	if len(ops) > 0 {
 		b.unanswered = len(ops)
 		c.flight = append(c.flight, b)
+		c.unread++
 	}
 	return ops
 }
@@ -243,10 +257,17 @@ func (c *Client[B, Op, Rs, Res]) receive() {
 	}
 }
 
-// answered counts one answer to b and lands b when it was the last.
+// answered counts one answer to b. The first answer frees b's place in
+// the window: the peer has read b, and one slow operation in it must not
+// hold back those queued behind. The last lands b.
 func (c *Client[B, Op, Rs, Res]) answered(b *sentBatch) {
 	if b == nil {
 		return
+	}
+	if !b.started {
+		b.started = true
+		c.unread--
+		c.wake()
 	}
 	if b.unanswered--; b.unanswered > 0 {
 		return
@@ -274,6 +295,6 @@ func (c *Client[B, Op, Rs, Res]) fail(err error) {
 		k.done <- outcome[Res]{err: c.err}
 		delete(c.pending, id)
 	}
-	c.queue, c.flight = nil, nil
+	c.queue, c.flight, c.unread = nil, nil, 0
 	c.cancel()
 }

@@ -33,9 +33,11 @@ const (
 	// stream; past it, callers are refused at once rather than queueing
 	// behind a peer that does not keep up.
 	maxPending = 8192
-	// maxBatchesInFlight is how many batches may await answers at once.
-	// Operations that arrive meanwhile queue for the next batch; two keep
-	// the stream busy while one is being answered.
+	// maxBatchesInFlight is how many batches may be in flight with no
+	// answer yet. Operations that arrive meanwhile queue for the next
+	// batch; two keep the stream busy while one is being read. A batch
+	// leaves the window at its first answer, not its last, so one slow
+	// operation does not hold back those queued behind it.
 	maxBatchesInFlight = 2
 	// maxInFlight bounds the operations one served stream runs at once;
 	// past it the server stops reading and HTTP/2 flow control holds the
@@ -57,6 +59,9 @@ const (
 type Protocol[B, Op, Rs, Res any] struct {
 	// Name names the stream in errors ("replica stream").
 	Name string
+	// Window is how many batches may be in flight with no answer yet
+	// (see maxBatchesInFlight, the default).
+	Window int
 
 	NewBatch func(ops []*Op) *B
 	Ops      func(b *B) []*Op

@@ -32,7 +32,12 @@ var Replica = &opstream.Protocol[ringkvv1.ReplicaBatch, ringkvv1.ReplicaOp, ring
 
 // KV is KVService.Stream.
 var KV = &opstream.Protocol[ringkvv1.KVBatch, ringkvv1.KVOp, ringkvv1.KVResults, ringkvv1.KVResult]{
-	Name:        "kv stream",
+	Name: "kv stream",
+	// A client request takes a quorum round trip, several times a replica
+	// operation, so more batches may wait for a first answer before new
+	// requests queue: at moderate load this kept the open-loop p99 at
+	// 12–20 ms where a window of 2 let it reach 20–43 ms.
+	Window:      8,
 	NewBatch:    func(ops []*ringkvv1.KVOp) *ringkvv1.KVBatch { return &ringkvv1.KVBatch{Ops: ops} },
 	Ops:         (*ringkvv1.KVBatch).GetOps,
 	SetHeader:   func(op *ringkvv1.KVOp, id uint64, us int64) { op.Id, op.TimeoutUs = id, us },
