@@ -79,9 +79,10 @@ func Open[B, Op, Rs, Res any](ctx context.Context, wg *sync.WaitGroup, p *Protoc
 	return c
 }
 
-// Do runs op on the peer and waits for its result until ctx ends; op must
-// not be touched until Do returns. Do owns op's id and time left. An
-// operation that ctx abandons may still be applied.
+// Do runs op on the peer and waits for its result until ctx ends. op
+// belongs to the stream from then on (it sets op's id and time left, and
+// may send it after Do has returned): do not reuse it. An operation that
+// ctx abandons may still be applied.
 func (c *Client[B, Op, Rs, Res]) Do(ctx context.Context, op *Op) (*Res, error) {
 	dl, ok := ctx.Deadline()
 	if !ok {
