@@ -15,6 +15,7 @@ import (
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
+	"github.com/ringkv/ringkv/internal/opstream"
 )
 
 // Client is safe for concurrent use.
@@ -58,7 +59,7 @@ func New(addr string, opts ...Option) *Client {
 	if o.httpClient == nil {
 		tr := &http.Transport{Protocols: new(http.Protocols)}
 		tr.Protocols.SetUnencryptedHTTP2(true)
-		o.httpClient = &http.Client{Transport: tr}
+		o.httpClient = &http.Client{Transport: opstream.Transport(tr)}
 	}
 	base := addr
 	if !strings.Contains(base, "://") {

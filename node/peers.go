@@ -59,7 +59,7 @@ type entropyClient = ringkvv1connect.AntiEntropyServiceClient
 func newPeerPool() peerPool {
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
-	return peerPool{http: &http.Client{Transport: tr}, clients: map[string]ringkvv1connect.ReplicaServiceClient{},
+	return peerPool{http: &http.Client{Transport: opstream.Transport(tr)}, clients: map[string]ringkvv1connect.ReplicaServiceClient{},
 		entropy: map[string]entropyClient{}}
 }
 
