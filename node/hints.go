@@ -77,9 +77,9 @@ func (s *Store) StoreHint(target string, key []byte, in vclock.Set, now time.Tim
 		return ErrClosed
 	}
 	hk := hintKey(target, key)
-	unlock := s.locks.lock(hk)
+	st := s.locks.lock(hk)
 	b, err := s.applyHint(target, hk, in, now, budget)
-	unlock()
+	st.Unlock()
 	if err != nil {
 		return err
 	}
@@ -169,8 +169,7 @@ func (s *Store) DeleteHintIf(h Hint) (bool, error) {
 	if s.closed {
 		return false, ErrClosed
 	}
-	unlock := s.locks.lock(h.hk)
-	defer unlock()
+	defer s.locks.lock(h.hk).Unlock()
 	cur, err := s.getRaw(h.hk)
 	if err != nil || !bytes.Equal(cur, h.raw) {
 		return false, err

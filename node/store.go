@@ -212,9 +212,26 @@ func (s *Store) getRaw(dk []byte) ([]byte, error) {
 	return out, nil
 }
 
-// ReadRaw returns the encoded version set for key, or nil when none.
+// ReadRaw returns the encoded version set for key, or nil when none. The
+// bytes may be shared: do not modify them.
 func (s *Store) ReadRaw(key []byte) ([]byte, error) {
-	return s.getRaw(dataKey(key))
+	dk := dataKey(key)
+	st := s.locks.lock(dk)
+	defer st.Unlock()
+	return s.readLocked(st, dk)
+}
+
+// readLocked returns dk's encoded set, from st's cache or else from Pebble
+// (and then caches it); the caller holds st's lock.
+func (s *Store) readLocked(st *stripe, dk []byte) ([]byte, error) {
+	if raw, ok := st.cached(dk); ok {
+		return raw, nil
+	}
+	raw, err := s.getRaw(dk)
+	if err == nil && raw != nil {
+		st.remember(dk, raw)
+	}
+	return raw, err
 }
 
 // Read returns the decoded version set for key (empty when none).
@@ -252,9 +269,9 @@ func (s *Store) modifyAsync(key []byte, f func(cur vclock.Set) (vclock.Set, erro
 		return vclock.Set{}, nil, ErrClosed
 	}
 	dk := dataKey(key)
-	unlock := s.locks.lock(dk)
-	next, b, err := s.apply(dk, f)
-	unlock()
+	st := s.locks.lock(dk)
+	next, b, err := s.apply(st, dk, f)
+	st.Unlock()
 	if err != nil {
 		s.mu.RUnlock()
 		return vclock.Set{}, nil, err
@@ -272,10 +289,10 @@ func (s *Store) modifyAsync(key []byte, f func(cur vclock.Set) (vclock.Set, erro
 	return next, wait, nil
 }
 
-// apply is modify's locked part: read, compute, and apply without waiting
-// for the fsync.
-func (s *Store) apply(dk []byte, f func(cur vclock.Set) (vclock.Set, error)) (vclock.Set, *pebble.Batch, error) {
-	raw, err := s.getRaw(dk)
+// apply is modify's locked part (the caller holds st's lock): read,
+// compute, and apply without waiting for the fsync.
+func (s *Store) apply(st *stripe, dk []byte, f func(cur vclock.Set) (vclock.Set, error)) (vclock.Set, *pebble.Batch, error) {
+	raw, err := s.readLocked(st, dk)
 	if err != nil {
 		return vclock.Set{}, nil, err
 	}
@@ -295,8 +312,10 @@ func (s *Store) apply(dk []byte, f func(cur vclock.Set) (vclock.Set, error)) (vc
 	s.indexTombstone(b, dk, raw != nil && tombstoneOnly(cur), tombstoneOnly(next))
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
+		st.forget(dk)
 		return vclock.Set{}, nil, fmt.Errorf("node: write: %w", err)
 	}
+	st.remember(dk, enc)
 	s.trees.update(binary.BigEndian.Uint64(dk[1:9]), dk[9:], digestOf(raw), digestOf(enc))
 	return next, b, nil
 }

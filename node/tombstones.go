@@ -83,9 +83,9 @@ func (s *Store) Reap(key []byte, digest uint64) (bool, error) {
 		return false, ErrClosed
 	}
 	dk := dataKey(key)
-	unlock := s.locks.lock(dk)
-	defer unlock()
-	raw, err := s.getRaw(dk)
+	st := s.locks.lock(dk)
+	defer st.Unlock()
+	raw, err := s.readLocked(st, dk)
 	if err != nil || raw == nil || digestOf(raw) != digest {
 		return false, err
 	}
@@ -93,6 +93,7 @@ func (s *Store) Reap(key []byte, digest uint64) (bool, error) {
 	defer b.Close()
 	_ = b.Delete(dk, nil)
 	_ = b.Delete(tombstoneKey(dk), nil)
+	st.forget(dk) // whether or not the commit succeeds
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return false, err
 	}
