@@ -62,7 +62,8 @@ type Config struct {
 // Coordinator; Wait blocks until they are done.
 type Coordinator struct {
 	cfg         Config
-	bg          sync.WaitGroup
+	bg          sync.WaitGroup // replica calls in flight
+	workers     *pool          // the goroutines that run them
 	readRepairs atomic.Uint64
 }
 
@@ -80,12 +81,17 @@ func New(cfg Config) *Coordinator {
 	if cfg.Healthy == nil {
 		cfg.Healthy = func(string) bool { return true }
 	}
-	return &Coordinator{cfg: cfg}
+	return &Coordinator{cfg: cfg, workers: newPool()}
 }
 
-// Wait blocks until every replica call started by earlier requests ended.
-// Each has a deadline, so Wait is bounded.
-func (c *Coordinator) Wait() { c.bg.Wait() }
+// Wait blocks until every replica call started by earlier requests ended,
+// and ends the goroutines kept to run them. Each call has a deadline, so
+// Wait is bounded. Call it once requests have stopped; the Coordinator
+// stays usable.
+func (c *Coordinator) Wait() {
+	c.bg.Wait()
+	c.workers.drain()
+}
 
 // ReadRepairs counts the replica writes read repair has sent.
 func (c *Coordinator) ReadRepairs() uint64 { return c.readRepairs.Load() }
@@ -139,7 +145,9 @@ func (c *Coordinator) fanout(ctx context.Context) *fanout {
 // spawn runs one replica call under the shared context.
 func (f *fanout) spawn(call func(context.Context)) {
 	f.refs.Add(1)
-	f.c.bg.Go(func() {
+	f.c.bg.Add(1)
+	f.c.workers.run(func() {
+		defer f.c.bg.Done()
 		defer f.release()
 		call(f.ctx)
 	})
