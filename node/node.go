@@ -67,7 +67,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1),
 		draining: make(chan struct{}), stop: make(chan struct{})}
 	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
-		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}})
+		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0)})
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,9 @@ type StoreOptions struct {
 	TreeDepth int              // Merkle tree depth (antientropy.Config.Depth); 0 → default
 	Now       func() time.Time // nil → time.Now; stamps tombstones
 	Logger    *slog.Logger
+	// MinSyncInterval is the least time between WAL fsyncs (see
+	// Config.MinSyncInterval); 0: none.
+	MinSyncInterval time.Duration
 }
 
 // OpenStore opens (or creates) the database in dir. A new directory gets a
@@ -86,7 +89,8 @@ func OpenStore(o StoreOptions) (*Store, error) {
 		// recently written keys there (Pebble's 4 MB flushed every few
 		// seconds under load, sending reads to L0 files), and bloom filters
 		// let lookups of absent keys skip the files that lack them.
-		MemTableSize: 32 << 20}
+		MemTableSize:       32 << 20,
+		WALMinSyncInterval: func() time.Duration { return o.MinSyncInterval }}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}

@@ -31,6 +31,9 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 			cfg.Seeds = splitList(seeds)
 			cfg.DisableHintedHandoff = !handoff
 			cfg.DisableAntiEntropy = !antiEntropy
+			if cfg.MinSyncInterval == 0 {
+				cfg.MinSyncInterval = -1 // the flag's 0 means none; the Config's, the default
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
 			return serve(cmd.Context(), cfg, shutdownTimeout)
 		},
@@ -47,6 +50,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.IntVar(&cfg.MaxSiblings, "max-siblings", cfg.MaxSiblings, "most siblings a client write may leave on a key")
 	fl.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline for requests that arrive without one")
 	fl.IntVar(&cfg.MaxRequests, "max-requests", cfg.MaxRequests, "most client requests worked on at once; more are refused with ResourceExhausted")
+	fl.DurationVar(&cfg.MinSyncInterval, "min-sync-interval", cfg.MinSyncInterval, "least time between fsyncs of the write-ahead log: writes meanwhile share the next one (0: none)")
 	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background)")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for in-flight requests")
 	fl.Float64Var(&cfg.PhiThreshold, "phi-threshold", cfg.PhiThreshold, "failure detector suspicion above which a peer is routed around")
