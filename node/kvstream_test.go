@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -156,4 +157,23 @@ func TestKVStreamAnswersBadOperationsAndKeepsServing(t *testing.T) {
 	if res := mustGet(t, c.Client("n1"), "k3", 1); res.Found {
 		t.Fatal("k3 was written by an operation past its deadline")
 	}
+}
+
+// A pipelined client whose node restarts fails the requests made while it
+// is down, then reopens its stream and serves again.
+func TestPipelinedClientReconnectsAfterItsNodeRestarts(t *testing.T) {
+	c := clustertest.New(t, 1)
+	pc := pipelined(t, c, "n1")
+	if _, err := pc.Put(ctxT(t), []byte("k"), []byte("v"), nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop("n1")
+	if _, err := pc.Get(ctxT(t), []byte("k"), 1); err == nil {
+		t.Fatal("get with the node down succeeded")
+	}
+	c.Restart("n1")
+	c.Eventually(20*time.Second, "the pipelined client serves again", func() bool {
+		res, err := pc.Get(ctxT(t), []byte("k"), 1)
+		return err == nil && slices.Equal(values(res), []string{"v"})
+	})
 }
