@@ -47,7 +47,9 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpCl
 // far less CPU per request under concurrency. Results and errors are the
 // same. Writes bigger than 64 KiB still go as calls of their own: they
 // gain nothing from sharing a message and would hold up those behind them.
-// It needs HTTP/2 (the default client's); call Close when done.
+// A request without a deadline gets 5 seconds, what a node's default
+// --request-timeout gives a unary one. It needs HTTP/2 (the default
+// client's); call Close when done.
 func Pipelined() Option { return func(o *options) { o.pipelined = true } }
 
 // New returns a client of the node at addr ("host:port" or a URL).

@@ -35,8 +35,18 @@ func newPipeline(addr string, kv ringkvv1connect.KVServiceClient) *pipeline {
 	return &pipeline{addr: addr, kv: kv, ctx: ctx, cancel: cancel}
 }
 
+// defaultTimeout is the deadline of a pipelined request made without one:
+// a node gives a unary call without a deadline its --request-timeout,
+// whose default this is, but cannot tell a streamed request without one.
+const defaultTimeout = 5 * time.Second
+
 // do runs op and returns its result, or the error it or the stream met.
 func (p *pipeline) do(ctx context.Context, op *ringkvv1.KVOp) (*ringkvv1.KVResult, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
 	p.mu.Lock()
 	s, err := p.slot.Get(time.Now(), func() (*kvStream, error) {
 		if p.ctx.Err() != nil {
