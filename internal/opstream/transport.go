@@ -74,7 +74,8 @@ func (b *envelopeBody) fill() {
 	var prefix [5]byte
 	n, err := io.ReadFull(b.r, prefix[:])
 	if err != nil {
-		b.pending, b.err = append(b.store[:0], prefix[:n]...), eof(err, n)
+		// io.ReadFull says EOF only when nothing came: a clean end.
+		b.pending, b.err = append(b.store[:0], prefix[:n]...), err
 		return
 	}
 	size := int(binary.BigEndian.Uint32(prefix[1:]))
@@ -85,18 +86,10 @@ func (b *envelopeBody) fill() {
 	copy(b.store, prefix[:])
 	m, err := io.ReadFull(b.r, b.store[5:])
 	b.pending = b.store[:5+m]
-	if err != nil {
-		b.err = eof(err, 1)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // the prefix came: the message is cut short
 	}
-}
-
-// eof turns io.ReadFull's errors back into what a plain reader says: EOF
-// at a clean end (nothing read), ErrUnexpectedEOF within a message.
-func eof(err error, read int) error {
-	if err == io.EOF && read > 0 {
-		return io.ErrUnexpectedEOF
-	}
-	return err
+	b.err = err
 }
 
 func (b *envelopeBody) Close() error { return b.r.Close() }
