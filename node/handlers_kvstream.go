@@ -17,7 +17,10 @@ import (
 // exactly as its unary call would.
 func (h kvHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.KVBatch, ringkvv1.KVResults]) error {
 	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp,
-		func(ops int) { h.n.metrics.kvBatch.Observe(float64(ops)) })
+		opstream.Observer{
+			Batch:   func(ops int) { h.n.metrics.kvBatch.Observe(float64(ops)) },
+			Results: func(n int) { h.n.metrics.kvResults.Observe(float64(n)) },
+		})
 }
 
 // applyKVOp runs one streamed client request.

@@ -17,7 +17,10 @@ import (
 // when the server shuts down.
 func (h replicaHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
 	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp,
-		func(ops int) { h.n.metrics.streamBatch.Observe(float64(ops)) })
+		opstream.Observer{
+			Batch:   func(ops int) { h.n.metrics.streamBatch.Observe(float64(ops)) },
+			Results: func(n int) { h.n.metrics.streamResults.Observe(float64(n)) },
+		})
 }
 
 // applyReplicaOp runs one streamed replica operation.

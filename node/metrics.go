@@ -19,12 +19,23 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	// Replica streams, on the receiving side.
-	streamOps   *prometheus.CounterVec
-	streamBatch prometheus.Histogram
+	streamOps     *prometheus.CounterVec
+	streamBatch   prometheus.Histogram
+	streamResults prometheus.Histogram
 	// Pipelined clients' streams.
-	kvBatch prometheus.Histogram
+	kvBatch   prometheus.Histogram
+	kvResults prometheus.Histogram
 	// Replica operations this node sent, by peer.
 	replicaOps *prometheus.HistogramVec
+}
+
+// perMessage is a histogram of how many operations or results messages
+// carry, 1 to 4096 (opstream.MaxBatchOps).
+func perMessage(name, help string) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "ringkv", Name: name, Help: help,
+		Buckets: prometheus.ExponentialBuckets(1, 2, 13),
+	})
 }
 
 func newMetrics(n *Node) *metrics {
@@ -43,16 +54,10 @@ func newMetrics(n *Node) *metrics {
 			Namespace: "ringkv", Name: "replica_stream_ops_total",
 			Help: "Replica operations received on peers' streams, by kind and outcome.",
 		}, []string{"kind", "outcome"}),
-		streamBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "ringkv", Name: "replica_stream_batch_ops",
-			Help:    "Operations per message received on peers' replica streams.",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
-		}),
-		kvBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "ringkv", Name: "kv_stream_batch_ops",
-			Help:    "Requests per message received on pipelined clients' streams.",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 13), // 1 .. 4096
-		}),
+		streamBatch:   perMessage("replica_stream_batch_ops", "Operations per message received on peers' replica streams."),
+		streamResults: perMessage("replica_stream_result_ops", "Results per message sent on peers' replica streams."),
+		kvBatch:       perMessage("kv_stream_batch_ops", "Requests per message received on pipelined clients' streams."),
+		kvResults:     perMessage("kv_stream_result_ops", "Results per message sent on pipelined clients' streams."),
 		replicaOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "ringkv", Name: "replica_op_duration_seconds",
 			Help:    "Foreground replica operations this node sent, from queueing to answer, by peer, kind and outcome (a Connect code, or ok).",
@@ -63,7 +68,7 @@ func newMetrics(n *Node) *metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ringkv", Name: name, Help: help},
 			func() float64 { return float64(f()) })
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch, m.kvBatch, m.replicaOps,
+	m.reg.MustRegister(m.requests, m.latency, m.streamOps, m.streamBatch, m.kvBatch, m.streamResults, m.kvResults, m.replicaOps,
 		counter("hints_stored_total", "Hints stored on this node for other replicas.", n.hintsIn.Load),
 		counter("hints_delivered_total", "Hints delivered to their target and deleted.", n.handoff.delivered.Load),
 		counter("hints_dropped_total", "Hints dropped: past the hint window or over the per-target budget.", n.hintsDropped),

@@ -58,6 +58,9 @@ func TestMetricsCountRequestsAndReplicaTraffic(t *testing.T) {
 	if got := scrape(t, n2, `ringkv_replica_stream_batch_ops_count`); got < 1 {
 		t.Errorf("n2 stream batches = %v, want at least 1", got)
 	}
+	if got := scrape(t, n2, `ringkv_replica_stream_result_ops_sum`); got < 5 {
+		t.Errorf("n2 stream results sent = %v, want at least 5", got)
+	}
 }
 
 // Requests on a pipelined client's stream are counted as their unary
@@ -78,6 +81,7 @@ func TestMetricsCountPipelinedRequests(t *testing.T) {
 		`ringkv_requests_total{op="Get",outcome="invalid_argument",service="KVService"}`: 1,
 		`ringkv_request_duration_seconds_count{op="Put",service="KVService"}`:            3,
 		`ringkv_kv_stream_batch_ops_sum`:                                                 4,
+		`ringkv_kv_stream_result_ops_sum`:                                                4,
 	} {
 		if got := scrape(t, c.Addr("n1"), sample); got != want {
 			t.Errorf("%s = %v, want %v", sample, got, want)

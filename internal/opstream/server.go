@@ -18,10 +18,10 @@ import (
 // id. This goroutine writes the results: each message carries every
 // result that completed while the previous one was being written. When
 // draining closes, the stream stops taking operations, answers those in
-// flight and ends. onBatch, if set, sees every batch's size.
+// flight and ends. obs sees the stream's messages.
 func Serve[B, Op, Rs, Res any](p *Protocol[B, Op, Rs, Res], st *connect.BidiStream[B, Rs], draining <-chan struct{},
-	apply func(op *Op, deadline time.Time) *Res, onBatch func(ops int)) error {
-	s := &server[B, Op, Rs, Res]{p: p, apply: apply, onBatch: onBatch, kick: make(chan struct{}, 1),
+	apply func(op *Op, deadline time.Time) *Res, obs Observer) error {
+	s := &server[B, Op, Rs, Res]{p: p, apply: apply, obs: obs, kick: make(chan struct{}, 1),
 		sem: make(chan struct{}, maxInFlight), work: make(chan job[Op], maxInFlight)}
 	// The reader may outlive this function by a moment when the server
 	// drains: net/http closes the request body once the handler returns,
@@ -48,14 +48,21 @@ func Serve[B, Op, Rs, Res any](p *Protocol[B, Op, Rs, Res], st *connect.BidiStre
 	}
 }
 
+// Observer sees a served stream's messages, for metrics; a nil field is
+// skipped.
+type Observer struct {
+	Batch   func(ops int)     // a message received, by its operations
+	Results func(results int) // a message sent, by its results
+}
+
 // server is the state of one served stream.
 type server[B, Op, Rs, Res any] struct {
-	p       *Protocol[B, Op, Rs, Res]
-	apply   func(*Op, time.Time) *Res
-	onBatch func(int)
-	kick    chan struct{} // results are waiting; capacity 1
-	sem     chan struct{} // operations in flight
-	work    chan job[Op]  // operations for the workers; as big as sem
+	p     *Protocol[B, Op, Rs, Res]
+	apply func(*Op, time.Time) *Res
+	obs   Observer
+	kick  chan struct{} // results are waiting; capacity 1
+	sem   chan struct{} // operations in flight
+	work  chan job[Op]  // operations for the workers; as big as sem
 
 	mu      sync.Mutex
 	stopped bool // no new operations start; work is closed
@@ -87,8 +94,8 @@ func (s *server[B, Op, Rs, Res]) receive(st *connect.BidiStream[B, Rs]) error {
 			return connect.NewError(connect.CodeInvalidArgument,
 				fmt.Errorf("%s: a batch has %d operations; the limit is %d", s.p.Name, len(ops), MaxBatchOps))
 		}
-		if s.onBatch != nil {
-			s.onBatch(len(ops))
+		if s.obs.Batch != nil {
+			s.obs.Batch(len(ops))
 		}
 		now := time.Now()
 		for _, op := range ops {
@@ -150,6 +157,9 @@ func (s *server[B, Op, Rs, Res]) flush(st *connect.BidiStream[B, Rs]) error {
 		size, i := 0, 0
 		for ; i < len(results) && (i == 0 || size+s.p.ResultSize(results[i]) <= maxBatchBytes); i++ {
 			size += s.p.ResultSize(results[i])
+		}
+		if s.obs.Results != nil {
+			s.obs.Results(i)
 		}
 		if err := st.Send(s.p.NewResults(results[:i])); err != nil {
 			return err
