@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,10 @@ func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		// Yield once before taking a batch, so callers already runnable
+		// (woken by the answers that freed the window, say) queue theirs
+		// and ride in it; see server.flush.
+		runtime.Gosched()
 		for {
 			now := time.Now()
 			var again bool

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -149,6 +150,12 @@ func (s *server[B, Op, Rs, Res]) worker() {
 // flush sends every queued result, in messages of at most maxBatchBytes
 // (or one result, if bigger).
 func (s *server[B, Op, Rs, Res]) flush(st *connect.BidiStream[B, Rs]) error {
+	// Yield once first: workers woken together (by one fsync, say) are
+	// runnable but may not have queued their results yet, and this lets
+	// them, so one message carries them all. With nothing else runnable
+	// it returns at once. (A workload-A run: 1.5 result messages per
+	// batch received before, 1.0 after.)
+	runtime.Gosched()
 	s.mu.Lock()
 	results := s.results
 	s.results = nil
