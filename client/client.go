@@ -8,6 +8,8 @@ package client
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -99,7 +101,21 @@ type GetResult struct {
 
 // Get reads key; r is how many replicas must reply (0: the default quorum).
 func (c *Client) Get(ctx context.Context, key []byte, r int) (GetResult, error) {
-	return c.get(ctx, &ringkvv1.GetRequest{Key: key, R: uint32(r)})
+	lvl, err := level("r", r)
+	if err != nil {
+		return GetResult{}, err
+	}
+	return c.get(ctx, &ringkvv1.GetRequest{Key: key, R: lvl})
+}
+
+// level is a request's R or W for the wire, where 0 asks for the node's
+// default; the node refuses values over N with the limits named.
+func level(name string, v int) (uint32, error) {
+	if v < 0 || v > math.MaxUint32 {
+		return 0, connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("%s=%d is outside 1..N (0 or none: the default, quorum)", name, v))
+	}
+	return uint32(v), nil
 }
 
 // GetLocal reads only the node's own replica of key: no quorum, no read
@@ -141,7 +157,11 @@ type WriteResult struct {
 // Put writes value under the context from an earlier Get (nil: a blind
 // write); w is how many replicas must acknowledge (0: the default quorum).
 func (c *Client) Put(ctx context.Context, key, value, wctx []byte, w int) (WriteResult, error) {
-	req := &ringkvv1.PutRequest{Key: key, Value: value, Context: wctx, W: uint32(w)}
+	lvl, err := level("w", w)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	req := &ringkvv1.PutRequest{Key: key, Value: value, Context: wctx, W: lvl}
 	if c.pipe != nil && len(key)+len(value)+len(wctx) <= maxPipelinedBytes {
 		r, err := c.pipe.do(ctx, &ringkvv1.KVOp{Request: &ringkvv1.KVOp_Put{Put: req}})
 		if err != nil {
@@ -158,7 +178,11 @@ func (c *Client) Put(ctx context.Context, key, value, wctx []byte, w int) (Write
 
 // Delete writes a tombstone under the context from an earlier Get.
 func (c *Client) Delete(ctx context.Context, key, wctx []byte, w int) (WriteResult, error) {
-	req := &ringkvv1.DeleteRequest{Key: key, Context: wctx, W: uint32(w)}
+	lvl, err := level("w", w)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	req := &ringkvv1.DeleteRequest{Key: key, Context: wctx, W: lvl}
 	if c.pipe != nil && len(key)+len(wctx) <= maxPipelinedBytes {
 		r, err := c.pipe.do(ctx, &ringkvv1.KVOp{Request: &ringkvv1.KVOp_Delete{Delete: req}})
 		if err != nil {

@@ -92,9 +92,10 @@ type Config struct {
 
 	// DisableAntiEntropy stops Merkle-tree exchanges (trees are still kept).
 	DisableAntiEntropy bool
-	// AntiEntropyInterval is how long one pass of exchanges over every
-	// partition this node replicates takes; 0 → 10m. Shorter finds
-	// divergence sooner and costs more background traffic.
+	// AntiEntropyInterval is how often every partition this node
+	// replicates is compared with another replica (a pass is paced to
+	// take 3/4 of it); 0 → 10m. Shorter finds divergence sooner and costs
+	// more background traffic.
 	AntiEntropyInterval time.Duration
 	// AntiEntropyRepairRate bounds keys repaired per second by exchanges;
 	// 0 → 1000.

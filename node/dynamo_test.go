@@ -84,6 +84,15 @@ func TestConsistencyLevelsOutsideOneToNAreRefused(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "r=4") {
 		t.Fatalf("r=4: %v", err)
 	}
+	// Negative levels are refused as themselves, not wrapped around.
+	_, err = c.Client("n1").Get(ctxT(t), []byte("k"), -1)
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "r=-1 is outside 1..N") {
+		t.Fatalf("r=-1: %v", err)
+	}
+	_, err = c.Client("n1").Delete(ctxT(t), []byte("k"), nil, 1<<32+1)
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "w=4294967297 is outside 1..N") {
+		t.Fatalf("w=2^32+1: %v", err)
+	}
 }
 
 // Two writes from one stale context are both kept, whichever nodes

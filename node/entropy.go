@@ -20,9 +20,12 @@ import (
 // entropy runs anti-entropy: partition by partition, it compares this
 // node's Merkle tree with another healthy replica's, descends only into
 // differing subtrees, and syncs the differing keys both ways through the
-// normal replica write path (so trees and metrics see the repair). One full
-// pass over the partitions this node replicates takes about Interval; the
-// position is persisted, so a restarted node resumes where it stopped.
+// normal replica write path (so trees and metrics see the repair). A full
+// pass over the partitions this node replicates is paced to take 3/4 of
+// Interval, so every partition is compared at least once per Interval even
+// when some exchanges are slow. The position and each partition's last
+// exchange are persisted: a restarted node resumes where it stopped, and
+// its entropy age counts the time it was down.
 //
 // It also reaps tombstones: a tombstone-only key older than the grace
 // period is deleted once every other primary of its partition was found
@@ -48,6 +51,12 @@ type entropy struct {
 
 var metaAECursor = []byte("maecursor")
 
+// metaAEExchanged is the meta key of partition p's last completed exchange
+// (Unix nanoseconds, 8 bytes big-endian).
+func metaAEExchanged(p int) []byte {
+	return binary.BigEndian.AppendUint32([]byte("maeexchanged"), uint32(p))
+}
+
 func (n *Node) newEntropy() *entropy {
 	e := &entropy{
 		n: n, log: n.log.With("component", "anti-entropy"), interval: n.cfg.AntiEntropyInterval,
@@ -60,12 +69,17 @@ func (n *Node) newEntropy() *entropy {
 	if raw, err := n.store.getRaw(metaAECursor); err == nil && len(raw) == 8 {
 		e.cursor = int(binary.BigEndian.Uint64(raw)) % n.cfg.Partitions
 	}
+	for p := range n.cfg.Partitions {
+		if raw, err := n.store.getRaw(metaAEExchanged(p)); err == nil && len(raw) == 8 {
+			e.exchanged[p] = time.Unix(0, int64(binary.BigEndian.Uint64(raw)))
+		}
+	}
 	return e
 }
 
 // run visits one partition per tick until ctx ends.
 func (e *entropy) run(ctx context.Context) {
-	tick := time.NewTicker(max(time.Millisecond, e.interval/time.Duration(e.n.cfg.Partitions)))
+	tick := time.NewTicker(max(time.Millisecond, e.interval*3/4/time.Duration(e.n.cfg.Partitions)))
 	defer tick.Stop()
 	for {
 		select {
@@ -121,8 +135,10 @@ func (e *entropy) visit(ctx context.Context, p int) {
 		}
 		return
 	}
+	done := e.now()
+	_ = e.n.store.setMeta(metaAEExchanged(p), binary.BigEndian.AppendUint64(nil, uint64(done.UnixNano())))
 	e.mu.Lock()
-	e.exchanged[p] = e.now()
+	e.exchanged[p] = done
 	if diffs == 0 {
 		if e.verified[p] == nil {
 			e.verified[p] = map[string]time.Time{}

@@ -101,16 +101,28 @@ func TestTombstonesAreReapedWithoutResurrection(t *testing.T) {
 	})
 }
 
-// A restarted node rebuilds its trees and resumes exchanges by itself: its
-// entropy age falls back under the configured interval.
+// A restarted node resumes its exchanges with no operator action. Its
+// entropy age counts the time it was down (each partition's last exchange
+// is kept in Pebble), then falls back under the interval.
 func TestRestartedNodeResumesExchanges(t *testing.T) {
 	c := clustertest.New(t, 3, func(cfg *node.Config) { cfg.Partitions, cfg.AntiEntropyInterval = 16, time.Second })
 	for i := range 50 {
 		mustPut(t, c.Client("n1"), fmt.Sprintf("k%d", i), "v", nil, 3)
 	}
+	// Two passes' worth of exchanges and an age under the interval: every
+	// partition was compared within the last second, after n2 started.
+	c.Eventually(20*time.Second, "n2 compared every partition", func() bool {
+		ae := statusOf(t, c, "n2").GetAntiEntropy()
+		return ae.GetExchanges() >= 32 && ae.GetEntropyAgeMs() < ae.GetIntervalMs()
+	})
 	c.Stop("n2")
+	stopped := time.Now()
 	c.Restart("n2")
-	c.Eventually(20*time.Second, "n2's entropy age under the interval", func() bool {
+	down := time.Since(stopped).Truncate(time.Millisecond)
+	if age := time.Duration(statusOf(t, c, "n2").GetAntiEntropy().GetEntropyAgeMs()) * time.Millisecond; age < down {
+		t.Errorf("n2's entropy age right after its restart is %v, want at least the %v since it stopped", age, down)
+	}
+	c.Eventually(20*time.Second, "n2's entropy age back under the interval", func() bool {
 		ae := statusOf(t, c, "n2").GetAntiEntropy()
 		return ae.GetExchanges() > 0 && ae.GetEntropyAgeMs() < ae.GetIntervalMs()
 	})

@@ -153,7 +153,7 @@ func printAntiEntropy(stdio IO, ae *ringkvv1.AntiEntropy) {
 	}
 	age := (time.Duration(ae.GetEntropyAgeMs()) * time.Millisecond).Round(time.Second)
 	interval := time.Duration(ae.GetIntervalMs()) * time.Millisecond
-	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (pass every %s), %d exchanges, keys pulled %d, pushed %d, %s exchanged, "+
+	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (interval %s), %d exchanges, keys pulled %d, pushed %d, %s exchanged, "+
 		"tombstones reaped %d, trees %s\n\n", age, interval, ae.GetExchanges(), ae.GetKeysPulled(), ae.GetKeysPushed(),
 		humanBytes(ae.GetBytes()), ae.GetTombstonesReaped(), humanBytes(ae.GetTreeBytes()))
 }
