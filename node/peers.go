@@ -23,10 +23,12 @@ var errUnknownPeer = errors.New("node: no address known for peer")
 
 // peers is the quorum.Replicas transport. Foreground operations for other
 // nodes ride one long-lived stream per peer (replicaStream); background
-// work (hint delivery, anti-entropy) makes unary calls on connections of
-// its own, so it never queues in front of foreground writes. This node's
-// own replica is reached by direct Pebble calls. Replica traffic is not
-// compressed: on a LAN gzip costs more CPU than it saves.
+// work (hint delivery, anti-entropy repairs) rides a second stream per
+// peer on connections of its own, so it never queues in front of
+// foreground writes (tree comparisons are unary calls on those
+// connections). This node's own replica is reached by direct Pebble
+// calls. Replica traffic is not compressed: on a LAN gzip costs more CPU
+// than it saves.
 type peers struct {
 	self      string
 	store     *Store
@@ -41,9 +43,10 @@ type peers struct {
 	cancel  context.CancelFunc
 	streams sync.WaitGroup // the streams' goroutines
 
-	mu    sync.Mutex
-	addrs map[string]string
-	open  map[string]*streamSlot // by address
+	mu       sync.Mutex
+	addrs    map[string]string
+	open     map[string]*streamSlot // foreground streams, by address
+	bulkOpen map[string]*streamSlot // background streams, by address
 }
 
 // peerPool is one HTTP/2 client and the replica clients on it, by address.
@@ -85,28 +88,36 @@ func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.S
 	ctx, cancel := context.WithCancel(context.Background())
 	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
 		fg: newPeerPool(), bulk: newPeerPool(), ctx: ctx, cancel: cancel,
-		addrs: map[string]string{}, open: map[string]*streamSlot{}}
+		addrs: map[string]string{}, open: map[string]*streamSlot{}, bulkOpen: map[string]*streamSlot{}}
 }
 
-// stream returns the open stream to node id, opening one if there is none
-// or, after a backoff, if the last one failed (see opstream.Slot).
-func (p *peers) stream(id string) (*replicaStream, error) {
+// stream returns the open foreground stream to node id, opening one if
+// there is none or, after a backoff, if the last one failed (see
+// opstream.Slot).
+func (p *peers) stream(id string) (*replicaStream, error) { return p.streamIn(&p.fg, p.open, id) }
+
+// bulkStream is stream for background work, on the bulk connections.
+func (p *peers) bulkStream(id string) (*replicaStream, error) {
+	return p.streamIn(&p.bulk, p.bulkOpen, id)
+}
+
+func (p *peers) streamIn(pool *peerPool, open map[string]*streamSlot, id string) (*replicaStream, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr, err := p.addrLocked(id)
 	if err != nil {
 		return nil, err
 	}
-	slot := p.open[addr]
+	slot := open[addr]
 	if slot == nil {
 		slot = &streamSlot{}
-		p.open[addr] = slot
+		open[addr] = slot
 	}
 	return slot.Get(time.Now(), func() (*replicaStream, error) {
 		if p.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
-		c, err := p.clientLocked(&p.fg, id)
+		c, err := p.clientLocked(pool, id)
 		if err != nil {
 			return nil, err
 		}
@@ -178,19 +189,6 @@ func (p *peers) Read(ctx context.Context, node string, key []byte) ([]byte, erro
 	return p.do(ctx, node, ringkvv1.ReplicaOp_KIND_READ, "", key, nil)
 }
 
-// readIn reads key from a remote node over pool's connections.
-func (p *peers) readIn(ctx context.Context, pool *peerPool, node string, key []byte) ([]byte, error) {
-	c, err := p.clientIn(pool, node)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Read(ctx, connect.NewRequest(&ringkvv1.ReadRequest{Key: key}))
-	if err != nil {
-		return nil, err
-	}
-	return resp.Msg.GetSet(), nil
-}
-
 func (p *peers) Write(ctx context.Context, node string, key, set []byte) error {
 	if node == p.self {
 		s, err := vclock.Decode(set)
@@ -201,16 +199,6 @@ func (p *peers) Write(ctx context.Context, node string, key, set []byte) error {
 		return err
 	}
 	_, err := p.do(ctx, node, ringkvv1.ReplicaOp_KIND_WRITE, "", key, set)
-	return err
-}
-
-// writeIn merges set into a remote node's copy over pool's connections.
-func (p *peers) writeIn(ctx context.Context, pool *peerPool, node string, key, set []byte) error {
-	c, err := p.clientIn(pool, node)
-	if err != nil {
-		return err
-	}
-	_, err = c.Write(ctx, connect.NewRequest(&ringkvv1.WriteRequest{Key: key, Set: set}))
 	return err
 }
 
@@ -226,16 +214,25 @@ func (p *peers) Hint(ctx context.Context, node, target string, key, set []byte) 
 	return err
 }
 
-// bulkWrite is Write over the bulk connections, for background work (hint
-// delivery, anti-entropy repairs), so it never queues in front of
-// foreground requests.
+// bulkWrite is Write on node's background stream, for hint delivery and
+// anti-entropy repairs: batched like foreground writes, but never queued
+// in front of them.
 func (p *peers) bulkWrite(ctx context.Context, node string, key, set []byte) error {
-	return p.writeIn(ctx, &p.bulk, node, key, set)
+	_, err := p.bulkDo(ctx, node, ringkvv1.ReplicaOp_KIND_WRITE, key, set)
+	return err
 }
 
-// bulkRead is Read over the bulk connections.
+// bulkRead is Read on node's background stream.
 func (p *peers) bulkRead(ctx context.Context, node string, key []byte) ([]byte, error) {
-	return p.readIn(ctx, &p.bulk, node, key)
+	return p.bulkDo(ctx, node, ringkvv1.ReplicaOp_KIND_READ, key, nil)
+}
+
+func (p *peers) bulkDo(ctx context.Context, node string, kind ringkvv1.ReplicaOp_Kind, key, set []byte) ([]byte, error) {
+	s, err := p.bulkStream(node)
+	if err != nil {
+		return nil, err
+	}
+	return replicaDo(ctx, s, kind, "", key, set)
 }
 
 // close ends every stream and closes idle connections.
