@@ -239,6 +239,8 @@ func TestBinaryRestartAndKill(t *testing.T) {
 	}
 	for _, id := range []string{"n1", "n2", "n3"} {
 		d.ok("dev", "start", id, "--dir", d.dir)
+		// dev start returns once the node serves: the next command reaches it.
+		d.ok("status", "--addr", d.addr(id))
 	}
 	testwait.Until(t, 30*time.Second, "restarted cluster converged", func() bool {
 		st := d.statusStates("n1")

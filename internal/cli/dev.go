@@ -34,7 +34,14 @@ live in --dir, so every dev command works from any shell.`,
 		}),
 		devSignal(stdio, load, "pause", "Freeze a node with SIGSTOP", func(c *devcluster.Cluster, id string) error { return c.Signal(id, syscall.SIGSTOP) }),
 		devSignal(stdio, load, "resume", "Thaw a paused node with SIGCONT", func(c *devcluster.Cluster, id string) error { return c.Signal(id, syscall.SIGCONT) }),
-		devSignal(stdio, load, "start", "Restart a node on its data directory", func(c *devcluster.Cluster, id string) error { return c.Start(id) }),
+		devSignal(stdio, load, "start", "Restart a node on its data directory, and wait until it serves", func(c *devcluster.Cluster, id string) error {
+			if err := c.Start(id); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			return c.WaitServing(ctx, id)
+		}),
 	)
 	return dev
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/client"
 )
 
@@ -106,12 +107,40 @@ func (c *Cluster) converged(ctx context.Context) int {
 	return ready
 }
 
-func (c *Cluster) seesAllAlive(ctx context.Context, addr string) bool {
+// WaitServing polls node id's status until it answers, so that a command
+// run right after `dev start` reaches it. It fails at once if the process
+// exits meanwhile.
+func (c *Cluster) WaitServing(ctx context.Context, id string) error {
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	for {
+		if c.State(n) == Down {
+			return fmt.Errorf("devcluster: %s exited while starting (log: %s)", id, c.LogFile(id))
+		}
+		if st, _ := status(ctx, n.Listen); st != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devcluster: %s is not serving on %s: %w (log: %s)", id, n.Listen, ctx.Err(), c.LogFile(id))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// status asks the node at addr for its status, waiting a second at most.
+func status(ctx context.Context, addr string) (*ringkvv1.StatusResponse, error) {
 	cl := client.New(addr)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	st, err := cl.Status(ctx)
+	return cl.Status(ctx)
+}
+
+func (c *Cluster) seesAllAlive(ctx context.Context, addr string) bool {
+	st, err := status(ctx, addr)
 	if err != nil {
 		return false
 	}
