@@ -16,11 +16,7 @@ import (
 // operation passes admission, is counted in the request metrics and runs
 // exactly as its unary call would.
 func (h kvHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.KVBatch, ringkvv1.KVResults]) error {
-	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp,
-		opstream.Observer{
-			Batch:   func(ops int) { h.n.metrics.kvBatch.Observe(float64(ops)) },
-			Results: func(n int) { h.n.metrics.kvResults.Observe(float64(n)) },
-		})
+	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp, observer(h.n.metrics.kvBatch, h.n.metrics.kvResults))
 }
 
 // applyKVOp runs one streamed client request.

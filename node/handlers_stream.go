@@ -16,11 +16,7 @@ import (
 // Stream serves one peer's replica stream (see opstream.Serve); it ends
 // when the server shuts down.
 func (h replicaHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
-	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp,
-		opstream.Observer{
-			Batch:   func(ops int) { h.n.metrics.streamBatch.Observe(float64(ops)) },
-			Results: func(n int) { h.n.metrics.streamResults.Observe(float64(n)) },
-		})
+	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp, observer(h.n.metrics.streamBatch, h.n.metrics.streamResults))
 }
 
 // applyReplicaOp runs one streamed replica operation.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+	"github.com/ringkv/ringkv/internal/opstream"
 )
 
 // metrics are one node's Prometheus collectors, on a registry of its own so
@@ -36,6 +37,15 @@ func perMessage(name, help string) prometheus.Histogram {
 		Namespace: "ringkv", Name: name, Help: help,
 		Buckets: prometheus.ExponentialBuckets(1, 2, 13),
 	})
+}
+
+// observer counts a served stream's messages: operations per message
+// received into batch, results per message sent into results.
+func observer(batch, results prometheus.Histogram) opstream.Observer {
+	return opstream.Observer{
+		Batch:   func(ops int) { batch.Observe(float64(ops)) },
+		Results: func(n int) { results.Observe(float64(n)) },
+	}
 }
 
 func newMetrics(n *Node) *metrics {
