@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/ringkv
 
-.PHONY: build cluster down test vet fmt-check generate bench
+.PHONY: build cluster down test vet fmt-check generate bench check-can-fail
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ringkv
@@ -17,6 +17,14 @@ down: build
 
 test:
 	$(GO) test -race -timeout 12m ./...
+
+# The history checks must be able to fail: built with the dots numbered as
+# before issue 10 (per key, one actor for good), they must catch a lost write.
+check-can-fail:
+	@out=$$($(GO) test -count=1 -tags ringkv_unsafe_dots -run 'TestHistoryWithCrashesDeletesAndReaps' ./node 2>&1); \
+	if echo "$$out" | grep -q -e 'is gone, and no operation read it' -e 'dots with two different contents'; \
+	then echo "ok: the history check fails on a build that reuses dots"; \
+	else echo "$$out" | tail -20; echo "the history check did not catch a build that reuses dots"; exit 1; fi
 
 vet:
 	$(GO) vet ./...

@@ -7,9 +7,13 @@
 //   - A write is acknowledged only after it is synced to Pebble's WAL.
 //     Concurrent writes share fsyncs; a per-key lock is held for the
 //     read-modify-write only, never across an fsync.
-//   - A data directory mints its actor id once, on first start. A wiped
-//     directory is a new actor, so version counters never restart under an
-//     old id.
+//   - A dot is never issued twice. Each opening of a data directory is a
+//     new actor (an epoch per start, as Riak's fix for KV679), so a crash
+//     before a write was synced, a restored backup or a copied directory
+//     cannot reissue a dot; within one opening a single counter numbers
+//     every key's writes, so a key reaped and written again gets dots
+//     above any its tombstone's clock held. ringkv_dot_conflicts_total
+//     counts merges that nevertheless met one dot with two contents.
 //   - A data directory remembers the cluster settings (N, partitions) it
 //     was created with and refuses to open under different ones.
 //   - Ring membership only grows while a node runs: a member that crashes

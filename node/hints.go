@@ -101,7 +101,7 @@ func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time
 		if err != nil {
 			return nil, err
 		}
-		created, merged = c, vclock.Sync(set, in)
+		created, merged = c, s.sync(set, in)
 	}
 	val := encodeHint(created, merged)
 	grow := int64(len(hk) + len(val))

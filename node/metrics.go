@@ -88,6 +88,8 @@ func newMetrics(n *Node) *metrics {
 		counter("ae_keys_pulled_total", "Keys this node repaired in itself from a peer.", n.entropy.pulled.Load),
 		counter("ae_keys_pushed_total", "Keys this node repaired on a peer.", n.entropy.pushed.Load),
 		counter("ae_bytes_total", "Bytes of hashes, key lists and version sets exchanged.", n.entropy.bytes.Load),
+		counter("dot_conflicts_total", "Merges that met one dot with two different contents: zero unless a replica "+
+			"numbered two writes alike or a peer sent corrupt versions; each one may have dropped a write.", n.store.DotConflicts),
 		counter("tombstones_reaped_total", "Tombstones deleted after every primary held them and the grace period passed.", n.entropy.reaped.Load),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "ae_entropy_age_seconds",
 			Help: "Age of the least recently exchanged partition this node replicates."},

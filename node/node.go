@@ -234,5 +234,9 @@ func serverProtocols() *http.Protocols {
 	return p
 }
 
+// DotConflicts counts the merges on this node, since it started, that met
+// one dot with two different contents (ringkv_dot_conflicts_total).
+func (n *Node) DotConflicts() uint64 { return n.store.DotConflicts() }
+
 // hintsDropped counts hints refused by the budget or expired by the window.
 func (n *Node) hintsDropped() uint64 { return n.hintsDrop.Load() + n.handoff.dropped.Load() }

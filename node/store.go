@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -58,10 +59,17 @@ type storedSettings struct {
 type Store struct {
 	db    *pebble.DB
 	actor vclock.Actor
-	locks keyLocks
-	hints hintBook
-	trees *trees
-	now   func() time.Time
+	// issued is the highest counter this actor has put on any key. Every
+	// write takes a counter above it (and above the key's clock and the
+	// client's context), so no two writes get one dot, even when a key is
+	// forgotten by reaping and written again.
+	issued atomic.Uint64
+	// dotConflicts counts merges that met one dot with two contents.
+	dotConflicts atomic.Uint64
+	locks        keyLocks
+	hints        hintBook
+	trees        *trees
+	now          func() time.Time
 
 	mu     sync.RWMutex // guards closed; writers hold it shared
 	closed bool
@@ -152,23 +160,19 @@ func (s *Store) initIdentity(want storedSettings) error {
 		return fmt.Errorf("%w: it was created with n=%d partitions=%d, this node was started with n=%d partitions=%d",
 			ErrSettingsChanged, have.N, have.Partitions, want.N, want.Partitions)
 	}
-	raw, closer, err := s.db.Get(metaActor)
-	if err == nil {
-		defer closer.Close()
-		if len(raw) != 8 {
-			return fmt.Errorf("node: stored actor id has %d bytes, want 8", len(raw))
-		}
-		s.actor = vclock.Actor(binary.BigEndian.Uint64(raw))
-		return nil
-	}
-	if !errors.Is(err, pebble.ErrNotFound) {
-		return fmt.Errorf("node: read actor id: %w", err)
+	if unsafeDots && found {
+		return s.loadActor()
 	}
 	return s.mintIdentity(want)
 }
 
-// mintIdentity gives a new data directory its actor id. Counters never
-// restart under an old id because a wiped directory always mints a new one.
+// mintIdentity gives this opening of the data directory a new actor id: an
+// epoch per start, as Riak's fix for KV679. Counters are kept in memory
+// only, so a node that crashed before syncing its latest writes, a
+// directory restored from a backup, or a copy opened on a second node all
+// number their writes under an actor nobody used before, and never issue a
+// dot that some replica already holds with other contents. The cost is one
+// clock entry per start for the keys this node coordinates writes to.
 func (s *Store) mintIdentity(settings storedSettings) error {
 	var raw [8]byte
 	for binary.BigEndian.Uint64(raw[:]) == 0 {
@@ -190,6 +194,37 @@ func (s *Store) mintIdentity(settings storedSettings) error {
 	s.actor = vclock.Actor(binary.BigEndian.Uint64(raw[:]))
 	return nil
 }
+
+// loadActor reads the actor id stored by the last opening; only a build
+// with unsafeDots reuses it.
+func (s *Store) loadActor() error {
+	raw, err := s.getRaw(metaActor)
+	if err != nil || len(raw) != 8 {
+		return fmt.Errorf("node: stored actor id %x: %w", raw, err)
+	}
+	s.actor = vclock.Actor(binary.BigEndian.Uint64(raw))
+	return nil
+}
+
+// mint returns the dot of this actor's next write to a key whose state is
+// cur, under context ctx. The caller holds the key's lock.
+func (s *Store) mint(cur vclock.Set, ctx vclock.VV) vclock.Dot {
+	if unsafeDots {
+		return vclock.Dot{Actor: s.actor, Counter: vclock.Next(cur, ctx, s.actor, 0)}
+	}
+	for {
+		old := s.issued.Load()
+		n := vclock.Next(cur, ctx, s.actor, old)
+		if s.issued.CompareAndSwap(old, n) {
+			return vclock.Dot{Actor: s.actor, Counter: n}
+		}
+	}
+}
+
+// DotConflicts counts the merges that met one dot with two different
+// contents since the store opened: zero unless some replica numbered two
+// writes alike, or a peer sent corrupt or forged versions.
+func (s *Store) DotConflicts() uint64 { return s.dotConflicts.Load() }
 
 // Actor is this data directory's actor id.
 func (s *Store) Actor() vclock.Actor { return s.actor }
@@ -339,7 +374,7 @@ func (s *Store) Update(key []byte, ctx vclock.VV, value []byte, tombstone bool, 
 // once wait returns nil; wait must be called exactly once.
 func (s *Store) UpdateAsync(key []byte, ctx vclock.VV, value []byte, tombstone bool, maxSiblings int) (vclock.Set, func() error, error) {
 	return s.modifyAsync(key, func(cur vclock.Set) (vclock.Set, error) {
-		next := vclock.Update(cur, ctx, s.actor, value, tombstone)
+		next := vclock.UpdateDot(cur, ctx, s.mint(cur, ctx), value, tombstone)
 		if n := len(next.Siblings); maxSiblings > 0 && n > maxSiblings {
 			return vclock.Set{}, fmt.Errorf("%w: the write would leave %d siblings, the limit is %d; "+
 				"read the key and write back with its context to resolve them", ErrTooManySiblings, n, maxSiblings)
@@ -352,8 +387,17 @@ func (s *Store) UpdateAsync(key []byte, ctx vclock.VV, value []byte, tombstone b
 // and returns once the result is durable.
 func (s *Store) Merge(key []byte, in vclock.Set) (vclock.Set, error) {
 	return s.modify(key, func(cur vclock.Set) (vclock.Set, error) {
-		return vclock.Sync(cur, in), nil
+		return s.sync(cur, in), nil
 	})
+}
+
+// sync merges in into cur, counting dots met with two contents.
+func (s *Store) sync(cur, in vclock.Set) vclock.Set {
+	out, conflicts := vclock.SyncCounting(cur, in)
+	if conflicts > 0 {
+		s.dotConflicts.Add(uint64(conflicts))
+	}
+	return out
 }
 
 // SaveMembers remembers the cluster's members so a restarted node knows its

@@ -52,27 +52,50 @@ type Set struct {
 // could reuse a dot). ctx is the context the client read (the empty VV for a
 // blind write). The siblings ctx covers were seen by the client and are replaced;
 // the others are concurrent and stay. The write gets the dot
-// (a, max(s.Clock.Get(a), ctx.Get(a))+1), so it is never covered by anything
-// that existed before it. A delete is a tombstone: tombstone true, and value
-// is then ignored.
+// (a, Next(s, ctx, a, 0)), so it is never covered by anything that existed
+// before it. A delete is a tombstone: tombstone true, and value is then
+// ignored.
+//
+// Update numbers the write from this key's state alone. A replica that can
+// forget a key (reaping its tombstone) or lose its latest writes (a crash
+// before they were synced) must not use it: it would number a later write
+// like a forgotten one. Such a replica keeps one counter for all its keys
+// and calls UpdateDot with Next(s, ctx, a, counter).
 //
 // value is stored without copying. Update panics if a is zero or a's counter
 // would overflow; the latter only a forged context with
 // ctx.Get(a) == math.MaxUint64 can cause, so callers taking contexts from
 // untrusted clients should reject that first.
 func Update(s Set, ctx VV, a Actor, value []byte, tombstone bool) Set {
-	n := max(s.Clock.Get(a), ctx.Get(a))
+	return UpdateDot(s, ctx, Dot{a, Next(s, ctx, a, 0)}, value, tombstone)
+}
+
+// Next returns the counter of the next write by a to a key whose state is s,
+// under context ctx, when a has already issued counters up to issued: one
+// above all three, so the new dot is covered by nothing that exists. It
+// panics if a is zero or the counter would overflow.
+func Next(s Set, ctx VV, a Actor, issued uint64) uint64 {
+	n := max(s.Clock.Get(a), ctx.Get(a), issued)
 	switch {
 	case a == 0:
 		panic("vclock: Update by the zero Actor")
 	case n == math.MaxUint64:
 		panic(fmt.Sprintf("vclock: counter of actor %v exhausted", a))
 	}
+	return n + 1
+}
+
+// UpdateDot is Update with the dot chosen by the caller, who must take it
+// from Next: it panics if s or ctx already covers d.
+func UpdateDot(s Set, ctx VV, d Dot, value []byte, tombstone bool) Set {
+	if d.Actor == 0 || s.Clock.Covers(d) || ctx.Covers(d) {
+		panic(fmt.Sprintf("vclock: dot %v is not new for %v under context %v", d, s.Clock, ctx))
+	}
 	if tombstone {
 		value = nil
 	}
-	fresh := Sibling{Dot: Dot{a, n + 1}, Value: value, Tombstone: tombstone}
-	return Set{Clock: advance(s.Clock, ctx, a, n+1), Siblings: supersede(s.Siblings, ctx, fresh)}
+	fresh := Sibling{Dot: d, Value: value, Tombstone: tombstone}
+	return Set{Clock: advance(s.Clock, ctx, d.Actor, d.Counter), Siblings: supersede(s.Siblings, ctx, fresh)}
 }
 
 // supersede returns the siblings ctx does not cover plus fresh, in dot order,

@@ -10,14 +10,25 @@ package vclock
 // or clock equal one input's, that input's slice is reused, so replicas that
 // already agree merge without allocating.
 func Sync(a, b Set) Set {
-	return Set{Clock: a.Clock.Join(b.Clock), Siblings: syncSiblings(a, b)}
+	s, _ := SyncCounting(a, b)
+	return s
+}
+
+// SyncCounting is Sync that also reports how many dots both sides hold with
+// different contents. A dot names one write, so that count is zero unless
+// a replica numbered two writes alike (or the input is corrupt or forged):
+// the one place a merge can silently drop an acknowledged write.
+func SyncCounting(a, b Set) (Set, int) {
+	sibs, conflicts := syncSiblings(a, b)
+	return Set{Clock: a.Clock.Join(b.Clock), Siblings: sibs}, conflicts
 }
 
 // syncSiblings counts the surviving siblings first, so the result is either
 // an input's slice or a new slice of exactly the right length.
-func syncSiblings(a, b Set) []Sibling {
+func syncSiblings(a, b Set) ([]Sibling, int) {
 	n, sameA, sameB := 0, true, true
-	for m := (merger{a: a, b: b}); m.next(); {
+	m := merger{a: a, b: b}
+	for m.next() {
 		sameA = sameA && m.inA == m.keep
 		sameB = sameB && m.inB == m.keep
 		if m.keep {
@@ -26,9 +37,9 @@ func syncSiblings(a, b Set) []Sibling {
 	}
 	switch {
 	case sameA:
-		return a.Siblings
+		return a.Siblings, m.conflicts
 	case sameB:
-		return b.Siblings
+		return b.Siblings, m.conflicts
 	}
 	out := make([]Sibling, 0, n)
 	for m := (merger{a: a, b: b}); m.next(); {
@@ -36,7 +47,7 @@ func syncSiblings(a, b Set) []Sibling {
 			out = append(out, *m.cur)
 		}
 	}
-	return out
+	return out, m.conflicts
 }
 
 // merger walks the siblings of two sets in dot order and decides, dot by dot,
@@ -47,6 +58,8 @@ type merger struct {
 	cur      *Sibling // the sibling at the current dot
 	inA, inB bool     // cur is exactly what a (b) holds at this dot
 	keep     bool     // Sync keeps cur
+
+	conflicts int // dots both sides hold with different contents
 }
 
 // next moves to the next dot either side holds, reporting false when both
@@ -93,7 +106,11 @@ func (m *merger) only(s *Sibling, other VV, fromA bool) {
 // and associative.
 func (m *merger) both(x, y *Sibling) {
 	m.keep = true
-	switch c := compareSibling(*x, *y); {
+	c := compareSibling(*x, *y)
+	if c != 0 {
+		m.conflicts++
+	}
+	switch {
 	case c == 0:
 		m.cur, m.inA, m.inB = x, true, true
 	case c > 0:

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/memberlist"
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
@@ -28,6 +29,9 @@ import (
 type Cluster struct {
 	t     testing.TB
 	nodes []*member
+	// crashable: nodes keep their data in memory that Crash can roll back
+	// to what was synced (see crash.go).
+	crashable bool
 
 	mu      sync.Mutex // guards clients: tests call Client from many goroutines
 	clients map[string]*client.Client
@@ -36,6 +40,8 @@ type Cluster struct {
 type member struct {
 	cfg  node.Config
 	node *node.Node // nil while stopped
+	disk *vfs.MemFS // the node's data, when the cluster is crashable
+	lis  *cutListener
 }
 
 // FastGossip shortens memberlist's timings so loopback clusters form and
@@ -52,7 +58,11 @@ func FastGossip(c *memberlist.Config) {
 // until every node sees every other alive. Nodes are stopped at cleanup.
 func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, clients: map[string]*client.Client{}}
+	return newCluster(t, n, false, opts)
+}
+
+func newCluster(t testing.TB, n int, crashable bool, opts []func(*node.Config)) *Cluster {
+	c := &Cluster{t: t, clients: map[string]*client.Client{}, crashable: crashable}
 	seeds := []string{}
 	for i := 1; i <= n; i++ {
 		cfg := node.Config{
@@ -72,6 +82,9 @@ func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 			o(&cfg)
 		}
 		m := &member{cfg: cfg}
+		if crashable {
+			m.disk = vfs.NewCrashableMem()
+		}
 		c.nodes = append(c.nodes, m)
 		c.start(m)
 		seeds = append(seeds, m.cfg.Gossip)
@@ -92,7 +105,11 @@ func (c *Cluster) start(m *member) {
 	var nd *node.Node
 	var err error
 	testwait.Until(c.t, 10*time.Second, "start "+m.cfg.ID, func() bool {
-		nd, err = node.New(m.cfg, node.Deps{TuneGossip: FastGossip})
+		deps, ok := c.deps(m)
+		if !ok {
+			return false
+		}
+		nd, err = node.New(m.cfg, deps)
 		// memberlist formats its bind error with %v, so the errno is
 		// only in the text.
 		if errors.Is(err, syscall.EADDRINUSE) || (err != nil && strings.Contains(err.Error(), "address already in use")) {
@@ -166,7 +183,14 @@ func (c *Cluster) Wipe(id string) {
 // addresses.
 func (c *Cluster) Restart(id string) {
 	c.t.Helper()
-	c.start(c.member(id))
+	m := c.member(id)
+	m.cfg.Seeds = nil // every other node, as an operator's seed list would name them
+	for _, o := range c.nodes {
+		if o != m {
+			m.cfg.Seeds = append(m.cfg.Seeds, o.cfg.Gossip)
+		}
+	}
+	c.start(m)
 }
 
 // WaitConverged waits until every running node sees every node alive.
