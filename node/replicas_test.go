@@ -5,6 +5,7 @@ package node_test
 // coordinates it itself, whatever a peer asks of it.
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,8 +91,12 @@ func TestAForwardedWriteLandsOnTheReplicas(t *testing.T) {
 			t.Fatalf("replica %s holds %q after a w=3 write forwarded by %s", p, got, outsider)
 		}
 	}
-	if _, err := coordinateAt(t, c, outsider, key, 1); connect.CodeOf(err) != connect.CodeFailedPrecondition {
-		t.Fatalf("coordinate at %s, no replica of %s: %v, want FailedPrecondition", outsider, key, err)
+	// The refusal is marked, so a forwarder knows nothing was stored and
+	// may try another replica.
+	_, err := coordinateAt(t, c, outsider, key, 1)
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Code() != connect.CodeFailedPrecondition || ce.Meta().Get("Ringkv-Not-Replica") == "" {
+		t.Fatalf("coordinate at %s, no replica of %s: %v, want FailedPrecondition marked Ringkv-Not-Replica", outsider, key, err)
 	}
 	if got := localValues(t, c, outsider, key); len(got) != 0 {
 		t.Fatalf("%s, no replica of %s, stored %q", outsider, key, got)
