@@ -18,6 +18,14 @@
 //     was created with and refuses to open under different ones.
 //   - Ring membership only grows while a node runs: a member that crashes
 //     or stops stays in the ring (an outage is not a departure).
+//   - A write is coordinated only by a replica of its key in the
+//     coordinator's view. Any other node forwards it once, as a unary
+//     ReplicaService.Coordinate call carrying the remaining deadline, to
+//     the first live replica; the receiver never forwards again, and
+//     refuses (FailedPrecondition, marked Ringkv-Not-Replica) a key it is
+//     not a replica of, before storing anything, so the forwarder may try
+//     the next. With no live replica the write fails: a node never counts
+//     its own copy of a key it does not replicate toward W.
 //   - Every request has a deadline, and every replica call carries it; a
 //     replica operation on a stream carries the time it has left, and the
 //     receiver does not start it after that.

@@ -106,6 +106,11 @@ func checkCounters(vv vclock.VV) error {
 	return nil
 }
 
+// notReplicaHeader marks a forwarded write refused by a node that is not
+// a replica of its key in its own view: it stored nothing, so the
+// forwarder may try another replica.
+const notReplicaHeader = "Ringkv-Not-Replica"
+
 // rpcError converts a library error into a Connect error at the edge.
 func rpcError(err error) error {
 	var ce *connect.Error
@@ -116,6 +121,10 @@ func rpcError(err error) error {
 		return err // a peer's answer, passed through as it came
 	case errors.Is(err, quorum.ErrInvalidQuorum):
 		return connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, quorum.ErrNotReplica):
+		ce := connect.NewError(connect.CodeFailedPrecondition, err)
+		ce.Meta().Set(notReplicaHeader, "1")
+		return ce
 	case errors.Is(err, ErrTooManySiblings):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, quorum.ErrIndeterminate), errors.Is(err, quorum.ErrTooFewReplies):

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -89,19 +91,21 @@ func (n *Node) getLocal(key []byte) (*ringkvv1.GetResponse, error) {
 }
 
 // write validates a put or delete, then coordinates it here if this node is
-// a replica of the key, or forwards it once to a replica that is.
+// a replica of the key, or forwards it once to a replica that is. W is
+// checked against the key's replicas in this node's view, min(N, members),
+// before anything is forwarded.
 func (n *Node) write(ctx context.Context, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
 	if err := n.checkKey(req.GetKey()); err != nil {
 		return nil, err
 	}
-	if _, err := quorum.CheckLevel("w", int(req.GetW()), n.cfg.N); err != nil {
+	v := n.view.Load()
+	walk := v.walk(req.GetKey())
+	prefs := walk[:min(n.cfg.N, len(walk))]
+	if _, err := quorum.CheckLevel("w", int(req.GetW()), n.cfg.N, len(prefs)); err != nil {
 		return nil, rpcError(err)
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
-	v := n.view.Load()
-	walk := v.walk(req.GetKey())
-	prefs := walk[:min(n.cfg.N, len(walk))]
 	if slices.Contains(prefs, n.cfg.ID) {
 		return n.coordinate(ctx, walk, req)
 	}
@@ -128,30 +132,52 @@ func (n *Node) coordinate(ctx context.Context, walk []string, req *ringkvv1.Coor
 	return &ringkvv1.CoordinateResponse{Context: res.Set.Context().Encode(), Acks: acks}, nil
 }
 
-// forward hands a write to the first reachable replica of its key. It tries
-// the next replica only when the request never reached the previous one, so
-// a write is never coordinated twice.
+// forward hands a write to the first live replica of its key, as a unary
+// ReplicaService.Coordinate call that carries the request's remaining
+// deadline (Connect sends it as the call's timeout). The receiver never
+// forwards again: it coordinates the write as a replica, or refuses it
+// before storing anything when its own view of the ring does not make it
+// one. forward tries the next replica only when the write was not applied
+// (never reached the previous one, or was refused so), so a write is never
+// coordinated twice. This node counts nothing toward W: with no live
+// replica, the write fails.
 func (n *Node) forward(ctx context.Context, prefs []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
-	var lastErr error
+	var tried []string
 	for _, id := range prefs {
 		if !n.healthy(id) {
-			lastErr = fmt.Errorf("replica %s is suspected or down", id)
+			tried = append(tried, id+": down or suspected")
 			continue
 		}
-		c, err := n.peers.clientIn(&n.peers.fg, id)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		resp, err := c.Coordinate(ctx, connect.NewRequest(req))
+		resp, err := n.coordinateAt(ctx, id, req)
 		if err == nil {
-			return resp.Msg, nil
+			return resp, nil
 		}
-		if !isDialError(err) {
+		if !notApplied(err) {
 			return nil, err
 		}
-		lastErr = err
+		tried = append(tried, fmt.Sprintf("%s: %v", id, err))
 	}
 	return nil, connect.NewError(connect.CodeUnavailable,
-		fmt.Errorf("no replica of the key (%v) could coordinate the write: %w", prefs, lastErr))
+		fmt.Errorf("no live replica of the key could coordinate the write (%s), and %s is not one of its replicas (%s): nothing was written",
+			strings.Join(tried, "; "), n.cfg.ID, strings.Join(prefs, ", ")))
+}
+
+// coordinateAt asks replica id to coordinate req.
+func (n *Node) coordinateAt(ctx context.Context, id string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+	c, err := n.peers.clientIn(&n.peers.fg, id)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Coordinate(ctx, connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+// notApplied reports whether a forwarded write's error means the receiver
+// applied nothing, so another replica may coordinate it.
+func notApplied(err error) bool {
+	var ce *connect.Error
+	return isDialError(err) || (errors.As(err, &ce) && ce.Meta().Get(notReplicaHeader) != "")
 }

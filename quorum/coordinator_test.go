@@ -99,9 +99,10 @@ func (r *replicas) Write(ctx context.Context, node string, _, set []byte) error 
 
 // local is the coordinator's own replica, stored in the same map.
 type local struct {
-	r     *replicas
-	self  string
-	actor vclock.Actor
+	r       *replicas
+	self    string
+	actor   vclock.Actor
+	durable <-chan struct{} // when set, the write is durable once it is closed
 }
 
 func (l local) Update(_ context.Context, _ []byte, wctx vclock.VV, value []byte, tomb bool) (vclock.Set, func() error, error) {
@@ -109,16 +110,21 @@ func (l local) Update(_ context.Context, _ []byte, wctx vclock.VV, value []byte,
 	defer l.r.mu.Unlock()
 	s := vclock.Update(l.r.data[l.self], wctx, l.actor, value, tomb)
 	l.r.data[l.self] = s
-	return s, func() error { return nil }, nil
+	return s, func() error {
+		if l.durable != nil {
+			<-l.durable
+		}
+		return nil
+	}, nil
 }
 
 func newCoordinator(r *replicas) *quorum.Coordinator {
-	return quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r, "a", 1}, Timeout: time.Second,
+	return quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r: r, self: "a", actor: 1}, Timeout: time.Second,
 		ReplicaTimeout: 100 * time.Millisecond, ReadRepairWait: time.Second})
 }
 
 func newSloppyCoordinator(r *replicas, suspected ...string) *quorum.Coordinator {
-	return quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r, "a", 1}, Timeout: time.Second,
+	return quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r: r, self: "a", actor: 1}, Timeout: time.Second,
 		ReplicaTimeout: 100 * time.Millisecond, HintedHandoff: true,
 		Healthy: func(n string) bool { return !slices.Contains(suspected, n) }})
 }
@@ -316,7 +322,7 @@ func TestReadRepairBringsStaleReplicasUpToDate(t *testing.T) {
 
 func TestWithoutHintedHandoffASuspectedPrimaryIsNotContacted(t *testing.T) {
 	r := newReplicas()
-	c := quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r, "a", 1}, Timeout: time.Second,
+	c := quorum.New(quorum.Config{Self: "a", N: 3, Replicas: r, Local: local{r: r, self: "a", actor: 1}, Timeout: time.Second,
 		Healthy: func(n string) bool { return n != "c" }})
 	if _, err := c.Write(context.Background(), prefs, quorum.WriteRequest{Key: []byte("k"), Value: []byte("v"), W: 2}); err != nil {
 		t.Fatal(err)

@@ -1,19 +1,27 @@
 // Package quorum coordinates reads and writes across a key's replicas.
 //
-// It has two layers. Tracker is pure arithmetic: told "replica x answered"
-// or "replica x failed", it says whether a quorum is met, still pending, or
-// can no longer be met. Coordinator drives the fan-out: it reaches replicas
-// only through the Replicas interface, so the transport underneath (unary
-// calls today, batched per-peer streams later) can change without touching
-// the decision logic.
+// It has two layers. Tracker and Place are pure: told "replica x answered"
+// or "replica x failed", Tracker says whether a quorum is met, still
+// pending, or can no longer be met; Place decides, from the ring walk and
+// who is healthy, where each primary's copy of a write goes. Coordinator
+// drives the fan-out: it reaches replicas only through the Replicas
+// interface, so the transport underneath can change without touching the
+// decision logic.
 //
 // Invariants:
-//   - R and W are within 1..N; anything else is refused before any replica
-//     is contacted.
+//   - A key's replicas are the first min(N, members) nodes of its ring
+//     walk. R and W are within 1..that many (0 asks for a majority of
+//     them); anything else is refused before any replica is contacted.
+//   - Only a replica of the key coordinates its writes: any other node is
+//     refused with ErrNotReplica before it stores anything, so W is only
+//     ever met by the key's replicas and the fallbacks designated for them.
 //   - A write is answered as soon as W replicas (the coordinator's own durable
 //     local write counts as one) acknowledge; the remaining replica writes
 //     continue until the request's deadline and are never cancelled by the
 //     answer.
+//   - A request's replies channel holds every reply its calls can send
+//     (Placement.Replies for a write, one per primary for a read), so no
+//     call blocks on a reply nobody reads and Wait always returns.
 //   - A write that misses W reports how many replicas acknowledged and that
 //     its outcome is indeterminate: it may still become visible.
 //   - W counts distinct nodes that stored the write durably, as a replica

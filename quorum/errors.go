@@ -7,13 +7,16 @@ import (
 )
 
 var (
-	// ErrInvalidQuorum is returned for an R or W outside 1..N.
+	// ErrInvalidQuorum is returned for an R or W outside 1..min(N, members).
 	ErrInvalidQuorum = errors.New("quorum: invalid consistency level")
 	// ErrIndeterminate marks a write that missed W: some replicas may hold
 	// it, so it may still become visible.
 	ErrIndeterminate = errors.New("quorum: write indeterminate")
 	// ErrTooFewReplies marks a read that did not hear from R replicas.
 	ErrTooFewReplies = errors.New("quorum: too few replicas replied")
+	// ErrNotReplica refuses a write at a node that is not one of the key's
+	// replicas: it must be coordinated by one that is.
+	ErrNotReplica = errors.New("quorum: not a replica of the key")
 )
 
 // WriteError describes a write that missed its W.
@@ -73,14 +76,27 @@ func listOrNone(ids []string) string {
 	return strings.Join(ids, ", ")
 }
 
-// CheckLevel validates a requested R or W against n. Zero selects the
-// default quorum, n/2+1.
-func CheckLevel(name string, level, n int) (int, error) {
-	if level == 0 {
-		return n/2 + 1, nil
+// CheckLevel validates a requested R or W against the key's replicas: the
+// first min(n, members) nodes of the ring walk, so a level the ring cannot
+// supply is refused rather than run to a certain failure. Zero selects the
+// default quorum, a majority of those replicas.
+func CheckLevel(name string, level, n, replicas int) (int, error) {
+	if replicas < 1 {
+		return 0, fmt.Errorf("%w: %s=%d: the ring has no members", ErrInvalidQuorum, name, level)
 	}
-	if level < 1 || level > n {
-		return 0, fmt.Errorf("%w: %s=%d is outside 1..%d (n=%d)", ErrInvalidQuorum, name, level, n, n)
+	if level == 0 {
+		return replicas/2 + 1, nil
+	}
+	if level < 1 || level > replicas {
+		return 0, fmt.Errorf("%w: %s=%d is outside 1..%d: %s", ErrInvalidQuorum, name, level, replicas, replicaCount(n, replicas))
 	}
 	return level, nil
+}
+
+// replicaCount says where a key's replica count comes from.
+func replicaCount(n, replicas int) string {
+	if replicas < n {
+		return fmt.Sprintf("a key has %d replicas (n=%d, but the ring has %d members)", replicas, n, replicas)
+	}
+	return fmt.Sprintf("a key has %d replicas (n=%d)", replicas, n)
 }

@@ -29,11 +29,11 @@ type ReadResult struct {
 // ReadRepairWait for the rest and sends the merge of every reply to each
 // replica whose copy differs (read repair).
 func (c *Coordinator) Read(ctx context.Context, walk []string, key []byte, r int) (ReadResult, error) {
-	r, err := CheckLevel("r", r, c.cfg.N)
+	primaries := c.primaries(walk)
+	r, err := CheckLevel("r", r, c.cfg.N, len(primaries))
 	if err != nil {
 		return ReadResult{}, err
 	}
-	primaries := c.primaries(walk)
 	replies := make(chan readReply, len(primaries))
 	calls := c.fanout(ctx)
 	defer calls.release()

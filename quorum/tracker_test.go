@@ -1,6 +1,8 @@
 package quorum_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -70,15 +72,61 @@ func TestTrackerFailsWhenTooFewCanRemain(t *testing.T) {
 
 func TestCheckLevel(t *testing.T) {
 	for _, tc := range []struct {
-		level, n, want int
-		ok             bool
+		level, n, replicas, want int
+		ok                       bool
 	}{
-		{0, 3, 2, true}, {0, 1, 1, true}, {0, 5, 3, true}, {1, 3, 1, true}, {3, 3, 3, true},
-		{4, 3, 0, false}, {-1, 3, 0, false},
+		{0, 3, 3, 2, true}, {0, 1, 1, 1, true}, {0, 5, 5, 3, true}, {1, 3, 3, 1, true}, {3, 3, 3, 3, true},
+		{4, 3, 3, 0, false}, {-1, 3, 3, 0, false},
+		// Fewer members than N: the limit is the replicas the ring has.
+		{3, 3, 2, 0, false}, {2, 3, 2, 2, true}, {0, 3, 2, 2, true}, {0, 3, 1, 1, true}, {0, 5, 3, 2, true},
+		{0, 3, 0, 0, false}, {1, 3, 0, 0, false},
 	} {
-		got, err := quorum.CheckLevel("w", tc.level, tc.n)
+		got, err := quorum.CheckLevel("w", tc.level, tc.n, tc.replicas)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("CheckLevel(w, %d, %d) = %d, %v; want %d, ok=%v", tc.level, tc.n, got, err, tc.want, tc.ok)
+			t.Errorf("CheckLevel(w, %d, %d, %d) = %d, %v; want %d, ok=%v", tc.level, tc.n, tc.replicas, got, err, tc.want, tc.ok)
 		}
 	}
+}
+
+// TestCheckLevelNamesTheLimit: a refused level says which limit it broke
+// and where that limit comes from.
+func TestCheckLevelNamesTheLimit(t *testing.T) {
+	_, err := quorum.CheckLevel("w", 3, 3, 2)
+	if want := "w=3 is outside 1..2: a key has 2 replicas (n=3, but the ring has 2 members)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("w=3 with 2 members: %v, want %q", err, want)
+	}
+	_, err = quorum.CheckLevel("r", 4, 3, 3)
+	if want := "r=4 is outside 1..3: a key has 3 replicas (n=3)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("r=4 with n=3: %v, want %q", err, want)
+	}
+}
+
+// TestCheckLevelMatchesTheRule checks CheckLevel against the rule stated
+// by hand: a level is accepted iff it is 1..replicas, and the default is a
+// majority of the replicas, so a default R and W always overlap.
+func TestCheckLevelMatchesTheRule(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 7).Draw(t, "n")
+		replicas := rapid.IntRange(0, n).Draw(t, "replicas")
+		level := rapid.IntRange(-2, 9).Draw(t, "level")
+		got, err := quorum.CheckLevel("w", level, n, replicas)
+		switch {
+		case replicas == 0:
+			if err == nil {
+				t.Fatalf("accepted %d with no replicas", level)
+			}
+		case level == 0:
+			if err != nil || got != replicas/2+1 || 2*got <= replicas {
+				t.Fatalf("default with %d replicas: %d, %v", replicas, got, err)
+			}
+		case level >= 1 && level <= replicas:
+			if err != nil || got != level {
+				t.Fatalf("level %d of %d replicas: %d, %v", level, replicas, got, err)
+			}
+		default:
+			if !errors.Is(err, quorum.ErrInvalidQuorum) {
+				t.Fatalf("level %d of %d replicas (n=%d) accepted: %d, %v", level, replicas, n, got, err)
+			}
+		}
+	})
 }

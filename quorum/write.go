@@ -35,13 +35,14 @@ type ackReply struct {
 
 // Write applies req locally and replicates it to the key's primaries (the
 // first N nodes of walk, the ring order from the key's partition, which
-// must include this node), answering once W distinct nodes stored it
-// durably. With hinted handoff on, a primary that is suspected or fails is
-// replaced by the next healthy node of walk beyond the primaries, which
-// keeps the write as a hint; when none is reachable the coordinator keeps
-// the hint itself.
+// must include this node: else it is refused with ErrNotReplica before
+// anything is stored), answering once W distinct nodes stored it durably.
+// With hinted handoff on, a primary that is suspected or fails is replaced
+// by the next healthy node of walk beyond the primaries, which keeps the
+// write as a hint; when none is reachable the coordinator keeps the hint
+// itself.
 func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest) (WriteResult, error) {
-	w, err := CheckLevel("w", req.W, c.cfg.N)
+	pl, w, err := c.place(walk, req.W)
 	if err != nil {
 		return WriteResult{}, err
 	}
@@ -49,47 +50,51 @@ func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest
 	if err != nil {
 		return WriteResult{}, err
 	}
-	primaries := c.primaries(walk)
-	fb := &fallbacks{walk: walk[len(primaries):], healthy: c.cfg.Healthy}
 	calls := c.fanout(ctx)
 	defer calls.release()
-	enc := set.Encode()
-	replies := make(chan ackReply, len(primaries))
-	var keepHere []string // suspected primaries with no free fallback
-	for _, p := range primaries {
-		if p == c.cfg.Self {
-			continue
-		}
-		if !c.cfg.Healthy(p) && !c.cfg.HintedHandoff {
-			replies <- ackReply{[]Ack{{Node: p}}, fmt.Errorf("%s: %w", p, errSuspected)}
-			continue
-		}
-		if !c.cfg.Healthy(p) {
-			if f := fb.next(); f != "" {
-				calls.spawn(func(ctx context.Context) { replies <- c.hintAt(ctx, fb, f, p, req.Key, enc) })
-			} else {
-				keepHere = append(keepHere, p)
-			}
-			continue
-		}
+	// Sized for every reply the fan-out sends, so no call ever blocks
+	// handing one over, whether or not the request is still collecting.
+	replies := make(chan ackReply, pl.Replies())
+	c.send(calls, pl, replies, req.Key, set.Encode(), waitDurable)
+	t := NewTracker(w, pl.Replies())
+	acks, cause := collectAcks(ctx, &t, replies, pl.Replies())
+	if t.Outcome() != Met {
+		return WriteResult{}, &WriteError{Acks: acks, W: w, Total: len(pl.Primaries), Cause: cause}
+	}
+	return WriteResult{Set: set, Acks: acks}, nil
+}
+
+// place validates W against the key's replicas and decides the placement.
+func (c *Coordinator) place(walk []string, level int) (Placement, int, error) {
+	w, err := CheckLevel("w", level, c.cfg.N, len(c.primaries(walk)))
+	if err != nil {
+		return Placement{}, 0, err
+	}
+	pl, err := Place(walk, c.cfg.N, c.cfg.Self, c.cfg.Healthy, c.cfg.HintedHandoff)
+	return pl, w, err
+}
+
+// send starts the write's replica calls: exactly one reply per slot of pl.
+func (c *Coordinator) send(calls *fanout, pl Placement, replies chan<- ackReply, key, enc []byte, waitDurable func() error) {
+	fb := &fallbacks{spare: pl.Spare, healthy: c.cfg.Healthy}
+	for _, p := range pl.Refused {
+		replies <- ackReply{[]Ack{{Node: p}}, fmt.Errorf("%s: %w", p, errSuspected)}
+	}
+	for _, h := range pl.Hinted {
+		calls.spawn(func(ctx context.Context) { replies <- c.hintAt(ctx, fb, h.Fallback, h.Primary, key, enc) })
+	}
+	for _, p := range pl.Direct {
 		calls.spawn(func(ctx context.Context) {
-			ack, err := c.replicate(ctx, fb, p, req.Key, enc)
+			ack, err := c.replicate(ctx, fb, p, key, enc)
 			replies <- ackReply{[]Ack{ack}, err}
 		})
 	}
 	calls.spawn(func(ctx context.Context) {
 		// The local fsync runs while the replica writes are in flight; hints
-		// this node keeps for suspected primaries share it.
-		replies <- c.storeHere(ctx, waitDurable, keepHere, req.Key, enc)
+		// this node keeps for suspected primaries share it, and ride in its
+		// slot: they cannot add a node to W.
+		replies <- c.storeHere(ctx, waitDurable, pl.KeepHere, key, enc)
 	})
-	// Hints kept here ride in this node's slot and cannot add a node to W.
-	slots := len(primaries) - len(keepHere)
-	t := NewTracker(w, slots)
-	acks, cause := collectAcks(ctx, &t, replies, slots)
-	if t.Outcome() != Met {
-		return WriteResult{}, &WriteError{Acks: acks, W: w, Total: len(primaries), Cause: cause}
-	}
-	return WriteResult{Set: set, Acks: acks}, nil
 }
 
 // storeHere is the coordinator's own slot: its local write becoming
@@ -132,20 +137,20 @@ func (c *Coordinator) hintAt(ctx context.Context, fb *fallbacks, f, p string, ke
 	return ackReply{acks: []Ack{{Node: c.cfg.Self, HintFor: p}}, err: err}
 }
 
-// fallbacks hands out the healthy nodes past the preference list, each to
-// one missing primary at most.
+// fallbacks hands out the spare fallbacks of a placement, each to one
+// failing primary at most, skipping any that stopped being healthy since.
 type fallbacks struct {
 	mu      sync.Mutex
-	walk    []string
+	spare   []string
 	healthy func(string) bool
 }
 
 func (f *fallbacks) next() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for len(f.walk) > 0 {
-		n := f.walk[0]
-		f.walk = f.walk[1:]
+	for len(f.spare) > 0 {
+		n := f.spare[0]
+		f.spare = f.spare[1:]
 		if f.healthy(n) {
 			return n
 		}

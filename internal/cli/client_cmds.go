@@ -85,7 +85,7 @@ causal context on stderr; pass that context to the next put or del of the key.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&r, "r", 0, "replicas that must reply, 1..N (default or 0: quorum, N/2+1)")
+	cmd.Flags().IntVar(&r, "r", 0, "replicas that must reply, 1..N, at most the ring's members (default or 0: quorum, a majority of the key's replicas)")
 	cmd.Flags().BoolVar(&contextOnly, "context-only", false, "print only the context (for scripts)")
 	cmd.Flags().BoolVar(&local, "local", false, "read only the receiving node's own replica: no quorum, no read repair")
 	return cmd
@@ -187,7 +187,7 @@ VALUE "-" reads the value from standard input, binary-safe.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&w, "w", 0, "replicas that must acknowledge durably, 1..N (default or 0: quorum, N/2+1)")
+	cmd.Flags().IntVar(&w, "w", 0, "replicas that must acknowledge durably, 1..N, at most the ring's members (default or 0: quorum, a majority of the key's replicas)")
 	cmd.Flags().StringVar(&wctx, "context", "", "context from a get of this key (base64)")
 	return cmd
 }
@@ -240,7 +240,7 @@ func newDel(stdio IO) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&w, "w", 0, "replicas that must acknowledge durably, 1..N (default or 0: quorum, N/2+1)")
+	cmd.Flags().IntVar(&w, "w", 0, "replicas that must acknowledge durably, 1..N, at most the ring's members (default or 0: quorum, a majority of the key's replicas)")
 	cmd.Flags().StringVar(&wctx, "context", "", "context from a get of this key (base64); without it, del reads the key first and deletes what it sees")
 	return cmd
 }
