@@ -27,6 +27,15 @@ func starvedEntropy(cfg *node.Config) {
 	cfg.HintWindow = 100 * time.Millisecond
 	cfg.TombstoneGrace = time.Second
 	cfg.DisableHintedHandoff = true // n3 learns what it missed through exchanges only
+	patient(cfg)
+}
+
+// patient keeps the writes that set a test up from failing on a loaded
+// machine: a replica gets 5 s to answer and is suspected later than by
+// default (a stopped node is still noticed within a second or two).
+func patient(cfg *node.Config) {
+	cfg.ReplicaTimeout = 5 * time.Second
+	cfg.PhiThreshold = 16
 }
 
 // holdsClock reports whether node id holds any version of key, live or
@@ -161,7 +170,7 @@ func TestTombstoneAgainstAbsentUsesNoRepairBudget(t *testing.T) {
 // the peers' keys) can refill it; the value and sibling limits cut a
 // peer's answer to 64 KiB, against about 330 KB of keys.
 func TestWipedReplicaRefillsInPages(t *testing.T) {
-	c := clustertest.New(t, 3, fastEntropy, func(cfg *node.Config) {
+	c := clustertest.New(t, 3, fastEntropy, patient, func(cfg *node.Config) {
 		cfg.Partitions = 1
 		cfg.MaxValueBytes, cfg.MaxSiblings = 32<<10, 1
 		cfg.DisableAntiEntropy = cfg.ID != "n3"
