@@ -82,12 +82,13 @@ func (l *liar) Hashes(ctx context.Context, level int, indexes []int) ([]uint64, 
 	return l.hashes(level, h), l.err
 }
 
-func (l *liar) Keys(ctx context.Context, leaves []int) ([]antientropy.KeyDigest, error) {
-	kds, err := l.replica.Keys(ctx, leaves)
+func (l *liar) Keys(ctx context.Context, q antientropy.KeysQuery) (antientropy.KeysPage, error) {
+	page, err := l.replica.Keys(ctx, q)
 	if err != nil || l.keys == nil {
-		return kds, err
+		return page, err
 	}
-	return l.keys(kds), l.err
+	page.Keys = l.keys(page.Keys)
+	return page, l.err
 }
 
 // keyOutside returns a key of partition (out of 2^bits) whose leaf (at

@@ -46,7 +46,8 @@ var ErrOutOfRange = errors.New("antientropy: out of range")
 
 // ErrProtocol is wrapped by the errors Compare returns when a Side answers
 // something the protocol rules out: the wrong number of hashes, a key outside
-// the requested leaves, a key twice, or a zero digest.
+// the requested leaves or the page, keys out of order or twice, an empty
+// key, a zero digest, too many keys, or "more" with none.
 var ErrProtocol = errors.New("antientropy: side broke protocol")
 
 // Config fixes the shape of a Tree. Every replica of a partition must use

@@ -50,14 +50,27 @@
 //
 // # Exchange
 //
-// Compare runs one exchange for one partition between two Sides (the local
-// node, and a peer behind RPC): compare roots; then, level by level, fetch
-// the children of every node that differs, one Hashes call per side per
-// level; then fetch the keys of the differing leaves from both sides and
-// return the keys whose digests differ. The caller syncs those keys both
-// ways. A partition in sync costs one round and one hash; otherwise each
-// differing key costs at most 16 hashes per level and the other keys of its
-// leaf, so traffic grows with the number of differences, not the data size.
+// Compare (and CompareEach) runs one exchange for one partition between two
+// Sides (the local node, and a peer behind RPC): compare roots; then, level
+// by level, fetch the children of every node that differs, one Hashes call
+// per side per level; then list the keys of the differing leaves on both
+// sides and return the keys whose digests differ. The caller syncs those
+// keys both ways. A partition in sync costs one round and one hash;
+// otherwise each differing key costs at most 16 hashes per level and the
+// other keys of its leaf, so traffic grows with the number of differences,
+// not the data size.
+//
+// Key lists come in pages (KeysQuery, KeysPage): a Side lists keys in
+// KeyOrder (hash, then bytes: the order a node stores them in), at most a
+// page at a time, and says whether more follow. Each round takes a page
+// from the local side and the remote's keys up to the end of it, so no
+// answer grows with the partition and a replica that lost everything
+// refills page by page. CompareEach hands the differences over a page at a
+// time, so memory stays bounded too.
+//
+// A Side also says which keys hold only tombstones, so the caller can tell
+// a difference that needs no repair (Diff.NeedsRepair: a tombstone against
+// nothing) without reading either version.
 //
 // # Invariants
 //
@@ -68,8 +81,11 @@
 //     of the Updates that built it; the empty tree is all zeros.
 //   - Nothing that arrives from a peer can make this package panic: Tree.Hashes
 //     and Tree.CheckLeaves validate levels and indexes, and Compare rejects
-//     answers of the wrong length, keys outside the requested leaves, repeated
-//     keys and zero digests with ErrProtocol.
+//     answers of the wrong length, keys outside the requested leaves or the
+//     page's bounds, keys out of order or repeated, empty keys, zero digests,
+//     pages over their limit and "more" with no keys, with ErrProtocol.
+//   - Every remote key in the differing leaves crosses the wire once per
+//     exchange, and no Keys answer holds more than one page.
 //   - Trees are not safe for concurrent use; the node locks.
 //
 // The package is pure: no I/O, clock, goroutines or logging. The Side

@@ -27,14 +27,17 @@ func (s mapSide) Hashes(_ context.Context, level int, indexes []int) ([]uint64, 
 	return s.tree.Hashes(level, indexes)
 }
 
-func (s mapSide) Keys(_ context.Context, leaves []int) ([]antientropy.KeyDigest, error) {
-	var out []antientropy.KeyDigest
+// Keys answers every query in one page: the example's partition is small.
+// A real side stops at q.Limit and says More.
+func (s mapSide) Keys(_ context.Context, q antientropy.KeysQuery) (antientropy.KeysPage, error) {
+	var page antientropy.KeysPage
 	for k, d := range s.data {
-		if slices.Contains(leaves, s.tree.Leaf(xxhash.Sum64String(k))) {
-			out = append(out, antientropy.KeyDigest{Key: []byte(k), Digest: d})
+		if slices.Contains(q.Leaves, s.tree.Leaf(xxhash.Sum64String(k))) {
+			page.Keys = append(page.Keys, antientropy.KeyDigest{Key: []byte(k), Digest: d})
 		}
 	}
-	return out, nil
+	slices.SortFunc(page.Keys, func(a, b antientropy.KeyDigest) int { return antientropy.KeyOrder(a.Key, b.Key) })
+	return page, nil
 }
 
 func ExampleCompare() {

@@ -74,12 +74,12 @@ func (r *fuzzRemote) Hashes(_ context.Context, _ int, indexes []int) ([]uint64, 
 	return h, nil
 }
 
-func (r *fuzzRemote) Keys(_ context.Context, _ []int) ([]antientropy.KeyDigest, error) {
+func (r *fuzzRemote) Keys(_ context.Context, _ antientropy.KeysQuery) (antientropy.KeysPage, error) {
 	kds := make([]antientropy.KeyDigest, int(r.next()%8))
 	for i := range kds {
-		kds[i] = antientropy.KeyDigest{Key: []byte{r.next(), r.next()}, Digest: uint64(r.next() % 3)}
+		kds[i] = antientropy.KeyDigest{Key: []byte{r.next(), r.next()}, Digest: uint64(r.next() % 3), Tombstone: r.next()&1 == 1}
 	}
-	return kds, nil
+	return antientropy.KeysPage{Keys: kds, More: r.next()&1 == 1}, nil
 }
 
 // Compare against a remote that answers anything: no panic; either an

@@ -109,10 +109,36 @@ func bruteDiff(local, remote map[string]uint64) []antientropy.Diff {
 	return out
 }
 
+// sameDiffs compares diffs; the test replicas call odd digests tombstones,
+// so each side's tombstone flag follows from its digest.
 func sameDiffs(a, b []antientropy.Diff) bool {
 	return slices.EqualFunc(a, b, func(x, y antientropy.Diff) bool {
-		return bytes.Equal(x.Key, y.Key) && x.Local == y.Local && x.Remote == y.Remote
+		return bytes.Equal(x.Key, y.Key) && x.Local == y.Local && x.Remote == y.Remote &&
+			x.LocalTombstone == (x.Local%2 == 1) && x.RemoteTombstone == (x.Remote%2 == 1)
 	})
+}
+
+// comparePaged runs CompareEach with opts and returns every diff sorted by
+// key, after checking that the pages came in ascending KeyOrder.
+func comparePaged(t *rapid.T, local, remote *replica, w world, opts antientropy.Options) ([]antientropy.Diff, antientropy.Stats) {
+	var all []antientropy.Diff
+	st, err := antientropy.CompareEach(context.Background(), local, remote, w.cfg, w.partition, opts, func(page []antientropy.Diff) error {
+		if len(page) == 0 {
+			t.Fatal("an empty page of diffs")
+		}
+		for _, d := range page {
+			if len(all) > 0 && antientropy.KeyOrder(all[len(all)-1].Key, d.Key) >= 0 {
+				t.Fatalf("diff %q came after %q", d.Key, all[len(all)-1].Key)
+			}
+			all = append(all, d)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(all, func(a, b antientropy.Diff) int { return bytes.Compare(a.Key, b.Key) })
+	return all, st
 }
 
 // The Merkle exchange finds exactly the brute-force set difference: no
@@ -123,23 +149,21 @@ func TestPropertyCompareFindsExactlyTheDifferences(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		w := genWorld(t, u)
 		local, remote := build(w.cfg, w.partition, w.local), build(w.cfg, w.partition, w.remote)
-		ctx := context.Background()
 
-		diffs, st, err := antientropy.Compare(ctx, local, remote, w.cfg, w.partition)
-		if err != nil {
-			t.Fatal(err)
+		opts := antientropy.Options{
+			PageKeys:   rapid.SampledFrom([]int{0, 1, 2, 7, 50}).Draw(t, "page keys"),
+			PageLeaves: rapid.SampledFrom([]int{0, 1, 3}).Draw(t, "page leaves"),
 		}
+		diffs, st := comparePaged(t, local, remote, w, opts)
 		if want := bruteDiff(w.local, w.remote); !sameDiffs(diffs, want) {
 			t.Fatalf("Compare found %d diffs %v\nbrute force %d %v", len(diffs), diffs, len(want), want)
 		}
-		checkCost(t, local.tree, remote, diffs, st)
+		checkCost(t, local.tree, local, remote, diffs, st, opts)
 
-		back, _, err := antientropy.Compare(ctx, remote, local, w.cfg, w.partition)
-		if err != nil {
-			t.Fatal(err)
-		}
+		back, _ := comparePaged(t, remote, local, w, opts)
 		for i := range back {
 			back[i].Local, back[i].Remote = back[i].Remote, back[i].Local
+			back[i].LocalTombstone, back[i].RemoteTombstone = back[i].RemoteTombstone, back[i].LocalTombstone
 		}
 		if !sameDiffs(back, diffs) {
 			t.Fatalf("Compare is not symmetric:\n%v\n%v", diffs, back)
@@ -151,10 +175,11 @@ func TestPropertyCompareFindsExactlyTheDifferences(t *testing.T) {
 
 // checkCost holds Compare to its promise: one hash for equal trees, and at
 // most 16 hashes per level and the remote keys of the differing leaves for
-// each difference.
-func checkCost(t *rapid.T, tree *antientropy.Tree, remote *replica, diffs []antientropy.Diff, st antientropy.Stats) {
+// each difference, each remote key sent once, in pages that each hold a
+// full page of one side's keys (but the last of each group of leaves).
+func checkCost(t *rapid.T, tree *antientropy.Tree, local, remote *replica, diffs []antientropy.Diff, st antientropy.Stats, opts antientropy.Options) {
 	if len(diffs) == 0 {
-		if st.Rounds > 1+tree.Depth() || st.Keys != 0 {
+		if st.Keys > len(remote.data) {
 			t.Fatalf("no differences but stats %+v", st)
 		}
 		if tree.Root() == remote.tree.Root() && (st.Rounds != 1 || st.Hashes != 1) {
@@ -169,16 +194,32 @@ func checkCost(t *rapid.T, tree *antientropy.Tree, remote *replica, diffs []anti
 	for _, d := range diffs {
 		leaves[tree.Leaf(xxhash.Sum64(d.Key))] = true
 	}
-	inLeaves := 0
-	for k := range remote.data {
-		if leaves[tree.Leaf(xxhash.Sum64String(k))] {
-			inLeaves++
+	inLeaves := func(r *replica) int {
+		n := 0
+		for k := range r.data {
+			if leaves[tree.Leaf(xxhash.Sum64String(k))] {
+				n++
+			}
 		}
+		return n
 	}
-	if st.Rounds != tree.Depth()+2 || st.Keys != inLeaves {
-		t.Fatalf("stats %+v: want %d rounds and the %d remote keys of %d differing leaves",
-			st, tree.Depth()+2, inLeaves, len(leaves))
+	opts = withDefaults(opts)
+	groups := (len(leaves) + opts.PageLeaves - 1) / opts.PageLeaves
+	maxPages := groups + (inLeaves(local)+inLeaves(remote))/opts.PageKeys
+	if pages := st.Rounds - tree.Depth() - 1; pages < groups || pages > maxPages || st.Keys != inLeaves(remote) {
+		t.Fatalf("stats %+v: want %d to %d pages and the %d remote keys of %d differing leaves",
+			st, groups, maxPages, inLeaves(remote), len(leaves))
 	}
+}
+
+func withDefaults(o antientropy.Options) antientropy.Options {
+	if o.PageKeys == 0 {
+		o.PageKeys = antientropy.DefaultPageKeys
+	}
+	if o.PageLeaves == 0 {
+		o.PageLeaves = antientropy.DefaultPageLeaves
+	}
+	return o
 }
 
 // syncAndCheck applies a fake merge (the larger digest wins) to every diff

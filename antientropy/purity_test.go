@@ -10,6 +10,6 @@ import (
 // synchronisation, logging or I/O; the exchange reaches the other side
 // only through the Side interface.
 func TestImportsOnlyPureStandardLibrary(t *testing.T) {
-	puretest.Imports(t, "bytes", "context", "encoding/binary", "errors", "fmt",
+	puretest.Imports(t, "bytes", "cmp", "context", "encoding/binary", "errors", "fmt",
 		"slices", "github.com/cespare/xxhash/v2")
 }

@@ -46,27 +46,39 @@ func (r *replica) Hashes(_ context.Context, level int, indexes []int) ([]uint64,
 	return r.tree.Hashes(level, indexes)
 }
 
-// Keys lists each leaf with a range scan over the keys sorted by hash, as
-// the node scans Pebble: it relies on LeafRange, so tests exercise it.
-func (r *replica) Keys(_ context.Context, leaves []int) ([]antientropy.KeyDigest, error) {
-	if err := r.tree.CheckLeaves(leaves); err != nil {
-		return nil, err
+// Keys lists a page of the leaves with a range scan over the keys sorted by
+// hash, as the node scans Pebble: it relies on LeafRange, so tests exercise
+// it. Keys whose digest is odd count as tombstones.
+func (r *replica) Keys(_ context.Context, q antientropy.KeysQuery) (antientropy.KeysPage, error) {
+	if err := r.tree.CheckLeaves(q.Leaves); err != nil {
+		return antientropy.KeysPage{}, err
 	}
 	if r.sorted == nil {
 		r.sortByHash()
 	}
-	var out []antientropy.KeyDigest
-	for _, leaf := range leaves {
+	var page antientropy.KeysPage
+	for _, leaf := range q.Leaves {
 		lo, hi := r.tree.LeafRange(leaf, r.partition)
 		i, _ := slices.BinarySearchFunc(r.sorted, lo, func(e entry, h uint64) int {
 			return cmp.Compare(e.hash, h)
 		})
 		for ; i < len(r.sorted) && r.sorted[i].hash <= hi; i++ {
-			k := r.sorted[i].key
-			out = append(out, antientropy.KeyDigest{Key: []byte(k), Digest: r.data[k]})
+			k := []byte(r.sorted[i].key)
+			if len(q.After) > 0 && antientropy.KeyOrder(k, q.After) <= 0 {
+				continue
+			}
+			if len(q.Until) > 0 && antientropy.KeyOrder(k, q.Until) > 0 {
+				return page, nil
+			}
+			if len(page.Keys) == q.Limit {
+				page.More = true
+				return page, nil
+			}
+			d := r.data[string(k)]
+			page.Keys = append(page.Keys, antientropy.KeyDigest{Key: k, Digest: d, Tombstone: d%2 == 1})
 		}
 	}
-	return out, nil
+	return page, nil
 }
 
 func (r *replica) sortByHash() {
@@ -74,7 +86,9 @@ func (r *replica) sortByHash() {
 	for k := range r.data {
 		r.sorted = append(r.sorted, entry{xxhash.Sum64String(k), k})
 	}
-	slices.SortFunc(r.sorted, func(a, b entry) int { return cmp.Compare(a.hash, b.hash) })
+	slices.SortFunc(r.sorted, func(a, b entry) int {
+		return antientropy.KeyOrder([]byte(a.key), []byte(b.key))
+	})
 }
 
 // build returns a replica holding data, written in map order.

@@ -98,11 +98,17 @@ type Config struct {
 	// more background traffic.
 	AntiEntropyInterval time.Duration
 	// AntiEntropyRepairRate bounds keys repaired per second by exchanges;
-	// 0 → 1000.
+	// 0 → 1000. A tombstone one replica lacks is no repair and costs none
+	// of it. An exchange whose repairs would outlast its 30s deadline at
+	// this rate is cut short and counted incomplete (its repairs stay).
 	AntiEntropyRepairRate float64
-	// TombstoneGrace is how long a tombstone is kept after every primary
-	// holds it; 0 → 6h. It must exceed HintWindow, so no hint older than a
-	// reaped tombstone can bring the key back.
+	// TombstoneGrace is how long a tombstone is kept at least; 0 → 6h. It
+	// is reaped once the grace has passed and an exchange started after
+	// that found every other primary holding it (or nothing): reaping waits
+	// a few AntiEntropyIntervals past the grace (the partition's exchanges
+	// take its other primaries in turn). It must exceed
+	// HintWindow, so that by then no hint older than the tombstone can
+	// bring the key back to a replica seen holding nothing.
 	TombstoneGrace time.Duration
 	// TreeDepth is the Merkle trees' depth (leaves = 16^depth per
 	// partition); 0 → antientropy.DefaultDepth.

@@ -36,5 +36,14 @@
 //   - Every size and queue is bounded: key length, value size, siblings per
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which
-//     requests are shed with ResourceExhausted).
+//     requests are shed with ResourceExhausted). An anti-entropy listing
+//     of leaf keys comes in pages bounded in keys and bytes, whatever the
+//     partition's size.
+//   - An anti-entropy exchange counts (its partition exchanged, its peer
+//     perhaps verified for reaping) only if it ran to the end; one cut
+//     short for any reason is counted as incomplete and changes nothing
+//     else. Tombstone-against-absent differences take no repair budget.
+//   - A tombstone is reaped only by the rule of package reap: after the
+//     grace period, once an exchange started after it has verified every
+//     other primary.
 package node

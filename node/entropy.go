@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ringkv/ringkv/antientropy"
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+	"github.com/ringkv/ringkv/reap"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -27,27 +29,42 @@ import (
 // exchange are persisted: a restarted node resumes where it stopped, and
 // its entropy age counts the time it was down.
 //
-// It also reaps tombstones: a tombstone-only key older than the grace
-// period is deleted once every other primary of its partition was found
-// holding exactly what this node holds, by an exchange that started after
-// this node first held the tombstone.
+// An exchange counts (the partition exchanged, the peer perhaps verified)
+// only when it ran to the end: every page of differing keys listed and
+// every difference resolved. One cut short by its deadline, by the repair
+// budget or by any error counts as incomplete and changes nothing else.
+// A tombstone on one side against nothing on the other needs no repair
+// and costs no budget (antientropy.Diff.NeedsRepair).
+//
+// It also reaps tombstones, by the rule of package reap: a tombstone-only
+// key is deleted once the grace period has passed since this node first
+// held it and every other primary of its partition was verified by a
+// complete exchange, started after that, that needed no repair.
 type entropy struct {
 	n        *Node
 	log      *slog.Logger
 	interval time.Duration
-	grace    time.Duration
+	rule     reap.Rule
 	limiter  *rate.Limiter // keys repaired per second
 	now      func() time.Time
 	started  time.Time
 
 	mu        sync.Mutex
-	cursor    int                          // next partition to visit
-	turn      map[int]int                  // per partition: which other replica is next
-	exchanged map[int]time.Time            // per partition: last completed exchange
-	verified  map[int]map[string]time.Time // per partition, per peer: start of the last exchange that found no difference
+	cursor    int                  // next partition to visit
+	turn      map[int]int          // per partition: which other replica is next
+	exchanged map[int]time.Time    // per partition: last completed exchange
+	verified  map[int]*reap.Ledger // per partition: which peers complete exchanges verified, when
 
-	exchanges, pulled, pushed, bytes, reaped atomic.Uint64
+	exchanges, incomplete, pulled, pushed, bytes, reaped atomic.Uint64
 }
+
+// exchangeTimeout bounds one exchange, repairs included. One that would
+// need longer (a large repair at a low rate) is cut short and counted
+// incomplete; its repairs are kept, so the next exchange has less to do.
+const exchangeTimeout = 30 * time.Second
+
+// errCutShort wraps the reason an exchange stopped before its end.
+var errCutShort = errors.New("node: exchange cut short")
 
 var metaAECursor = []byte("maecursor")
 
@@ -60,11 +77,11 @@ func metaAEExchanged(p int) []byte {
 func (n *Node) newEntropy() *entropy {
 	e := &entropy{
 		n: n, log: n.log.With("component", "anti-entropy"), interval: n.cfg.AntiEntropyInterval,
-		grace: n.cfg.TombstoneGrace, now: time.Now, started: time.Now(),
+		rule: reap.Rule{Grace: n.cfg.TombstoneGrace}, now: time.Now, started: time.Now(),
 		limiter:   rate.NewLimiter(rate.Limit(n.cfg.AntiEntropyRepairRate), 64),
 		turn:      map[int]int{},
 		exchanged: map[int]time.Time{},
-		verified:  map[int]map[string]time.Time{},
+		verified:  map[int]*reap.Ledger{},
 	}
 	if raw, err := n.store.getRaw(metaAECursor); err == nil && len(raw) == 8 {
 		e.cursor = int(binary.BigEndian.Uint64(raw)) % n.cfg.Partitions
@@ -121,32 +138,44 @@ func (e *entropy) replicates(v *view, p int) bool {
 }
 
 // visit exchanges partition p with its next healthy replica, then reaps
-// what it may.
+// what it may. An incomplete exchange is counted and changes nothing else:
+// the partition is not marked exchanged and the peer not verified.
 func (e *entropy) visit(ctx context.Context, p int) {
 	peer, ok := e.peerFor(p)
 	if !ok {
 		return
 	}
-	start := e.now()
-	diffs, err := e.exchange(ctx, p, peer)
+	o := reap.Outcome{Peer: peer, Start: e.now()}
+	var err error
+	o.Repairs, err = e.exchange(ctx, p, peer)
+	o.Complete = err == nil
+	e.record(p, o)
 	if err != nil {
+		e.incomplete.Add(1)
 		if ctx.Err() == nil {
-			e.log.Debug("exchange failed", "partition", p, "peer", peer, "err", err)
+			e.log.Debug("exchange incomplete", "partition", p, "peer", peer, "err", err)
 		}
 		return
 	}
-	done := e.now()
-	_ = e.n.store.setMeta(metaAEExchanged(p), binary.BigEndian.AppendUint64(nil, uint64(done.UnixNano())))
-	e.mu.Lock()
-	e.exchanged[p] = done
-	if diffs == 0 {
-		if e.verified[p] == nil {
-			e.verified[p] = map[string]time.Time{}
-		}
-		e.verified[p][peer] = start
-	}
-	e.mu.Unlock()
 	e.reap(p)
+}
+
+// record takes an exchange's outcome into p's ledger and, if it ran to the
+// end, marks p exchanged now.
+func (e *entropy) record(p int, o reap.Outcome) {
+	done := e.now()
+	if o.Complete {
+		_ = e.n.store.setMeta(metaAEExchanged(p), binary.BigEndian.AppendUint64(nil, uint64(done.UnixNano())))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o.Complete {
+		e.exchanged[p] = done
+	}
+	if e.verified[p] == nil {
+		e.verified[p] = &reap.Ledger{}
+	}
+	e.verified[p].Record(o)
 }
 
 // peerFor picks the other primaries of p in turn, skipping unhealthy ones.
@@ -166,107 +195,142 @@ func (e *entropy) peerFor(p int) (string, bool) {
 	return others[e.turn[p]%len(others)], true
 }
 
-// exchange compares p's trees with peer and repairs what differs. It
-// returns how many keys differed other than tombstones one side has
-// already reaped (or never needed): for reaping, a replica lacking a key is
-// as safe as one holding its tombstone.
+// exchange compares p's trees with peer and repairs what differs, page by
+// page. It returns how many differences needed a repair, or why it stopped
+// before the end.
 func (e *entropy) exchange(ctx context.Context, p int, peer string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	e.exchanges.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
 	defer cancel()
 	remote, err := e.n.peers.entropyClient(peer)
 	if err != nil {
 		return 0, err
 	}
-	diffs, stats, err := antientropy.Compare(ctx, localSide{e.n.store, p}, remoteSide{remote, p}, e.n.store.trees.cfg, p)
-	e.exchanges.Add(1)
+	r := newRepairs(ctx, e, peer)
+	pageBytes := e.pageBytes()
+	stats, err := antientropy.CompareEach(r.ctx, localSide{e.n.store, p, pageBytes}, remoteSide{remote, p, pageBytes},
+		e.n.store.trees.cfg, p, antientropy.Options{PageLeaves: maxLeaves}, r.page)
 	e.bytes.Add(uint64(stats.Bytes))
-	if err != nil {
-		return 0, err
-	}
-	return e.repairAll(ctx, peer, diffs)
+	return r.wait(err)
 }
 
-// repairAll repairs the differing keys, a few at a time to hide round
-// trips, paced by the repair rate. It returns how many differed other than
-// tombstones one side lacks, and the first error.
-func (e *entropy) repairAll(ctx context.Context, peer string, diffs []antientropy.Diff) (int, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var differing atomic.Int64
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, repairConcurrency)
+// pageBytes is the budget of one page of leaf keys: half of what this node
+// reads in one message from a peer, so that an answer always fits.
+func (e *entropy) pageBytes() int {
+	return max(1<<10, min(e.n.peers.maxRead/2, defaultPageBytes))
+}
+
+// repairs runs one exchange's repairs, a few at a time to hide round
+// trips, paced by the repair rate. The first failure cancels the exchange.
+type repairs struct {
+	e      *entropy
+	peer   string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	needed atomic.Int64 // differences that needed a repair
+}
+
+func newRepairs(ctx context.Context, e *entropy, peer string) *repairs {
+	r := &repairs{e: e, peer: peer, sem: make(chan struct{}, repairConcurrency)}
+	r.ctx, r.cancel = context.WithCancelCause(ctx)
+	return r
+}
+
+// page starts the repairs of one page of differences. Tombstones one side
+// lacks need none and take no budget; when the budget would outlast the
+// exchange's deadline, the exchange is cut short.
+func (r *repairs) page(diffs []antientropy.Diff) error {
 	for _, d := range diffs {
-		if e.limiter.Wait(ctx) != nil {
-			break
+		if !d.NeedsRepair() {
+			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			lacksTombstone, err := e.repair(ctx, peer, d)
-			switch {
-			case err != nil:
-				cancel(err)
-			case !lacksTombstone:
-				differing.Add(1)
+		r.needed.Add(1)
+		if err := context.Cause(r.ctx); err != nil {
+			return err
+		}
+		if err := r.e.limiter.Wait(r.ctx); err != nil {
+			return fmt.Errorf("%w: repair budget: %w", errCutShort, err)
+		}
+		r.sem <- struct{}{}
+		r.wg.Go(func() {
+			defer func() { <-r.sem }()
+			if err := r.e.repair(r.ctx, r.peer, d); err != nil {
+				r.cancel(fmt.Errorf("%w: repair %q: %w", errCutShort, d.Key, err))
 			}
 		})
 	}
-	wg.Wait()
-	return int(differing.Load()), context.Cause(ctx)
+	return nil
+}
+
+// wait waits for the repairs in flight and returns how many differences
+// needed one, and err or else the first repair's failure.
+func (r *repairs) wait(err error) (int, error) {
+	r.wg.Wait()
+	// A failed repair cancelled the exchange: say why, not "cancelled".
+	if cause := context.Cause(r.ctx); err == nil || errors.Is(cause, errCutShort) {
+		err = cause
+	}
+	r.cancel(nil)
+	return int(r.needed.Load()), err
 }
 
 // repairConcurrency bounds the keys one exchange repairs at once.
 const repairConcurrency = 8
 
-// repair syncs one differing key with peer in both directions. It reports
-// whether the difference was only a tombstone that one side lacks, which
-// it leaves alone: lacking a key reads the same as its tombstone, and the
-// lack may be a tombstone already reaped.
-func (e *entropy) repair(ctx context.Context, peer string, d antientropy.Diff) (bool, error) {
+// repair syncs one differing key with peer in both directions. A
+// tombstone against nothing (the peer's listing raced a write, or it did
+// not say which keys are tombstones) is left alone, as NeedsRepair would.
+func (e *entropy) repair(ctx context.Context, peer string, d antientropy.Diff) error {
 	local, err := e.n.store.Read(d.Key)
 	if err != nil {
-		return false, err
+		return err
 	}
 	raw, err := e.n.peers.bulkRead(ctx, peer, d.Key)
 	if err != nil {
-		return false, err
+		return err
 	}
 	var remote vclock.Set
 	if len(raw) > 0 {
 		if remote, err = vclock.Decode(raw); err != nil {
-			return false, err
+			return err
 		}
 	}
 	e.bytes.Add(uint64(len(raw)))
 	if (local.IsEmpty() && tombstoneOnly(remote)) || (remote.IsEmpty() && tombstoneOnly(local)) {
-		return true, nil
+		return nil
 	}
+	return e.sync(ctx, peer, d.Key, local, remote)
+}
+
+// sync makes both sides hold the merge of local and remote.
+func (e *entropy) sync(ctx context.Context, peer string, key []byte, local, remote vclock.Set) error {
 	merged := vclock.Sync(local, remote)
 	if !vclock.Equal(merged, local) {
-		if _, err := e.n.store.Merge(d.Key, remote); err != nil {
-			return false, err
+		if _, err := e.n.store.Merge(key, remote); err != nil {
+			return err
 		}
 		e.pulled.Add(1)
 	}
 	if !vclock.Equal(merged, remote) {
 		enc := merged.Encode()
 		e.bytes.Add(uint64(len(enc)))
-		if err := e.n.peers.bulkWrite(ctx, peer, d.Key, enc); err != nil {
-			return false, err
+		if err := e.n.peers.bulkWrite(ctx, peer, key, enc); err != nil {
+			return err
 		}
 		e.pushed.Add(1)
 	}
-	return false, nil
+	return nil
 }
 
-// reap deletes p's tombstones that are past the grace period and that
-// every other primary of p was verified to hold.
+// reap deletes p's tombstones that the reap rule allows.
 func (e *entropy) reap(p int) {
 	others := e.otherPrimaries(p)
 	lo, hi := e.n.store.trees.hashRange(p)
 	now := e.now()
 	err := e.n.store.ScanTombstones(lo, hi, func(ts Tombstone) bool {
-		if now.Sub(ts.Since) < e.grace || !e.allVerifiedSince(p, others, ts.Since) {
+		if !e.mayReap(p, others, ts.Since, now) {
 			return true
 		}
 		if ok, _ := e.n.store.Reap(ts.Key, ts.Digest); ok {
@@ -289,15 +353,10 @@ func (e *entropy) otherPrimaries(p int) []string {
 	return out
 }
 
-func (e *entropy) allVerifiedSince(p int, peers []string, since time.Time) bool {
+func (e *entropy) mayReap(p int, peers []string, since, now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, peer := range peers {
-		if !e.verified[p][peer].After(since) {
-			return false
-		}
-	}
-	return true
+	return e.rule.MayReap(e.verified[p], peers, since, now)
 }
 
 // age is the entropy age: how long ago the least recently exchanged
@@ -325,22 +384,24 @@ func (e *entropy) age() time.Duration {
 
 // localSide answers an exchange from this node's trees and Pebble.
 type localSide struct {
-	store *Store
-	p     int
+	store     *Store
+	p         int
+	pageBytes int
 }
 
 func (l localSide) Hashes(_ context.Context, level int, indexes []int) ([]uint64, error) {
 	return l.store.TreeHashes(l.p, level, indexes)
 }
 
-func (l localSide) Keys(_ context.Context, leaves []int) ([]antientropy.KeyDigest, error) {
-	return l.store.LeafKeys(l.p, leaves)
+func (l localSide) Keys(_ context.Context, q antientropy.KeysQuery) (antientropy.KeysPage, error) {
+	return l.store.LeafKeysPage(l.p, q, l.pageBytes)
 }
 
 // remoteSide asks a peer's AntiEntropyService.
 type remoteSide struct {
-	c entropyClient
-	p int
+	c         entropyClient
+	p         int
+	pageBytes int
 }
 
 func (r remoteSide) Hashes(ctx context.Context, level int, indexes []int) ([]uint64, error) {
@@ -352,20 +413,29 @@ func (r remoteSide) Hashes(ctx context.Context, level int, indexes []int) ([]uin
 	return resp.Msg.GetHashes(), nil
 }
 
-func (r remoteSide) Keys(ctx context.Context, leaves []int) ([]antientropy.KeyDigest, error) {
-	resp, err := r.c.LeafKeys(ctx, connect.NewRequest(&ringkvv1.LeafKeysRequest{Partition: uint32(r.p), Leaves: toU32(leaves)}))
+// errLeafKeys is a peer's LeafKeys answer whose lists differ in length.
+var errLeafKeys = errors.New("node: leaf keys, digests and tombstones differ in number")
+
+func (r remoteSide) Keys(ctx context.Context, q antientropy.KeysQuery) (antientropy.KeysPage, error) {
+	resp, err := r.c.LeafKeys(ctx, connect.NewRequest(&ringkvv1.LeafKeysRequest{Partition: uint32(r.p),
+		Leaves: toU32(q.Leaves), After: q.After, Until: q.Until, Limit: uint32(q.Limit), MaxBytes: uint32(r.pageBytes)}))
 	if err != nil {
-		return nil, err
+		return antientropy.KeysPage{}, err
 	}
-	keys, digests := resp.Msg.GetKeys(), resp.Msg.GetDigests()
-	if len(keys) != len(digests) {
-		return nil, errors.New("node: leaf keys and digests differ in number")
+	keys, digests, tombs := resp.Msg.GetKeys(), resp.Msg.GetDigests(), resp.Msg.GetTombstones()
+	if tombs == nil {
+		// A peer that predates tombstone flags: every difference with it
+		// is read and synced, none skipped, none verified (repair).
+		tombs = make([]bool, len(keys))
 	}
-	out := make([]antientropy.KeyDigest, len(keys))
+	if len(keys) != len(digests) || len(keys) != len(tombs) {
+		return antientropy.KeysPage{}, errLeafKeys
+	}
+	page := antientropy.KeysPage{More: resp.Msg.GetMore(), Keys: make([]antientropy.KeyDigest, len(keys))}
 	for i := range keys {
-		out[i] = antientropy.KeyDigest{Key: keys[i], Digest: digests[i]}
+		page.Keys[i] = antientropy.KeyDigest{Key: keys[i], Digest: digests[i], Tombstone: tombs[i]}
 	}
-	return out, nil
+	return page, nil
 }
 
 func toU32(xs []int) []uint32 {
@@ -378,14 +448,15 @@ func toU32(xs []int) []uint32 {
 
 func (e *entropy) status() *ringkvv1.AntiEntropy {
 	return &ringkvv1.AntiEntropy{
-		Enabled:          !e.n.cfg.DisableAntiEntropy,
-		Exchanges:        e.exchanges.Load(),
-		KeysPulled:       e.pulled.Load(),
-		KeysPushed:       e.pushed.Load(),
-		Bytes:            e.bytes.Load(),
-		EntropyAgeMs:     e.age().Milliseconds(),
-		IntervalMs:       e.interval.Milliseconds(),
-		TreeBytes:        uint64(e.n.store.TreeBytes()),
-		TombstonesReaped: e.reaped.Load(),
+		Enabled:             !e.n.cfg.DisableAntiEntropy,
+		Exchanges:           e.exchanges.Load(),
+		KeysPulled:          e.pulled.Load(),
+		KeysPushed:          e.pushed.Load(),
+		Bytes:               e.bytes.Load(),
+		EntropyAgeMs:        e.age().Milliseconds(),
+		IntervalMs:          e.interval.Milliseconds(),
+		TreeBytes:           uint64(e.n.store.TreeBytes()),
+		TombstonesReaped:    e.reaped.Load(),
+		ExchangesIncomplete: e.incomplete.Load(),
 	}
 }

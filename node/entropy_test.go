@@ -82,7 +82,13 @@ func TestTombstonesAreReapedWithoutResurrection(t *testing.T) {
 	}
 	c.Restart("n3")
 	c.Eventually(30*time.Second, "the tombstone reaped on every replica", func() bool {
-		if g := mustGet(t, c.Client("n2"), "k", 3); g.Found {
+		// A replica suspected for a moment on a loaded machine fails an
+		// R=3 read; that is not what this test is about, so poll again.
+		g, err := c.Client("n2").Get(ctxT(t), []byte("k"), 3)
+		if err != nil {
+			return false
+		}
+		if g.Found {
 			t.Fatalf("the deleted key came back: %q", g.Values)
 		}
 		for _, id := range []string{"n1", "n2", "n3"} {

@@ -6,6 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/ringkv/ringkv/antientropy"
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 )
 
@@ -53,13 +54,15 @@ func (h entropyHandler) LeafKeys(_ context.Context, req *connect.Request[ringkvv
 	if err := h.n.store.checkLeaves(leaves); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	}
-	kds, err := h.n.store.LeafKeys(p, leaves)
+	q := antientropy.KeysQuery{Leaves: leaves, After: req.Msg.GetAfter(), Until: req.Msg.GetUntil(), Limit: int(req.Msg.GetLimit())}
+	page, err := h.n.store.LeafKeysPage(p, q, int(req.Msg.GetMaxBytes()))
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	resp := &ringkvv1.LeafKeysResponse{Keys: make([][]byte, len(kds)), Digests: make([]uint64, len(kds))}
-	for i, kd := range kds {
-		resp.Keys[i], resp.Digests[i] = kd.Key, kd.Digest
+	resp := &ringkvv1.LeafKeysResponse{More: page.More, Keys: make([][]byte, len(page.Keys)),
+		Digests: make([]uint64, len(page.Keys)), Tombstones: make([]bool, len(page.Keys))}
+	for i, kd := range page.Keys {
+		resp.Keys[i], resp.Digests[i], resp.Tombstones[i] = kd.Key, kd.Digest, kd.Tombstone
 	}
 	return connect.NewResponse(resp), nil
 }

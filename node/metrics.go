@@ -85,6 +85,7 @@ func newMetrics(n *Node) *metrics {
 		counter("read_repairs_total", "Replica writes sent by read repair.", n.coord.ReadRepairs),
 		counter("peer_suspicions_total", "Times a peer went from alive to suspected by the phi detector.", n.suspicions.Load),
 		counter("ae_exchanges_total", "Merkle-tree exchanges started by this node.", n.entropy.exchanges.Load),
+		counter("ae_exchanges_incomplete_total", "Exchanges cut short (deadline, repair budget, any error): not counted as exchanged, verifying no peer.", n.entropy.incomplete.Load),
 		counter("ae_keys_pulled_total", "Keys this node repaired in itself from a peer.", n.entropy.pulled.Load),
 		counter("ae_keys_pushed_total", "Keys this node repaired on a peer.", n.entropy.pushed.Load),
 		counter("ae_bytes_total", "Bytes of hashes, key lists and version sets exchanged.", n.entropy.bytes.Load),

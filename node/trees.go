@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"encoding/binary"
 	"sync"
 
@@ -100,40 +99,6 @@ func (s *Store) buildTrees() (int, error) {
 		n++
 	}
 	return n, it.Error()
-}
-
-// LeafKeys lists every key of partition p in the given leaves of its tree,
-// with its digest: one range scan per leaf.
-func (s *Store) LeafKeys(p int, leaves []int) ([]antientropy.KeyDigest, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	var t *antientropy.Tree
-	s.trees.with(p, func(tr *antientropy.Tree) { t = tr })
-	var out []antientropy.KeyDigest
-	for _, leaf := range leaves {
-		lo, hi := t.LeafRange(leaf, p)
-		var err error
-		if out, err = s.scanHashRange(lo, hi, out); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// scanHashRange appends every data key whose hash is in [lo, hi].
-func (s *Store) scanHashRange(lo, hi uint64, out []antientropy.KeyDigest) ([]antientropy.KeyDigest, error) {
-	it, err := s.hashRangeIter(prefixData, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		out = append(out, antientropy.KeyDigest{Key: bytes.Clone(it.Key()[9:]), Digest: digestOf(it.Value())})
-	}
-	return out, it.Error()
 }
 
 // TreeHashes answers an exchange's question about partition p's tree.

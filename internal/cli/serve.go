@@ -64,7 +64,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.BoolVar(&antiEntropy, "anti-entropy", true, "exchange Merkle trees with other replicas and repair what differs")
 	fl.DurationVar(&cfg.AntiEntropyInterval, "ae-interval", cfg.AntiEntropyInterval, "compare every partition this node replicates with another replica at least this often")
 	fl.Float64Var(&cfg.AntiEntropyRepairRate, "ae-repair-rate", cfg.AntiEntropyRepairRate, "most keys repaired per second by anti-entropy")
-	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone outlives the moment every replica holds it; must exceed --hint-window")
+	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone is kept at least; it goes once an exchange after that found every replica holding it (or nothing); must exceed --hint-window")
 	fl.BoolVar(&cfg.EnablePprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --listen")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	return cmd

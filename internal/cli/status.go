@@ -32,6 +32,7 @@ type memberJSON struct {
 type antiEntropyJSON struct {
 	Enabled          bool    `json:"enabled"`
 	Exchanges        uint64  `json:"exchanges"`
+	Incomplete       uint64  `json:"exchanges_incomplete"`
 	KeysPulled       uint64  `json:"keys_pulled"`
 	KeysPushed       uint64  `json:"keys_pushed"`
 	Bytes            uint64  `json:"bytes"`
@@ -98,7 +99,7 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 func toAntiEntropyJSON(ae *ringkvv1.AntiEntropy) antiEntropyJSON {
-	return antiEntropyJSON{Enabled: ae.GetEnabled(), Exchanges: ae.GetExchanges(), KeysPulled: ae.GetKeysPulled(),
+	return antiEntropyJSON{Enabled: ae.GetEnabled(), Exchanges: ae.GetExchanges(), Incomplete: ae.GetExchangesIncomplete(), KeysPulled: ae.GetKeysPulled(),
 		KeysPushed: ae.GetKeysPushed(), Bytes: ae.GetBytes(), EntropyAgeS: round2(float64(ae.GetEntropyAgeMs()) / 1000),
 		IntervalS: float64(ae.GetIntervalMs()) / 1000, TreeBytes: ae.GetTreeBytes(), TombstonesReaped: ae.GetTombstonesReaped()}
 }
@@ -153,7 +154,7 @@ func printAntiEntropy(stdio IO, ae *ringkvv1.AntiEntropy) {
 	}
 	age := (time.Duration(ae.GetEntropyAgeMs()) * time.Millisecond).Round(time.Second)
 	interval := time.Duration(ae.GetIntervalMs()) * time.Millisecond
-	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (interval %s), %d exchanges, keys pulled %d, pushed %d, %s exchanged, "+
-		"tombstones reaped %d, trees %s\n\n", age, interval, ae.GetExchanges(), ae.GetKeysPulled(), ae.GetKeysPushed(),
+	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (interval %s), %d exchanges (%d incomplete), keys pulled %d, pushed %d, %s exchanged, "+
+		"tombstones reaped %d, trees %s\n\n", age, interval, ae.GetExchanges(), ae.GetExchangesIncomplete(), ae.GetKeysPulled(), ae.GetKeysPushed(),
 		humanBytes(ae.GetBytes()), ae.GetTombstonesReaped(), humanBytes(ae.GetTreeBytes()))
 }

@@ -1020,8 +1020,11 @@ type AntiEntropy struct {
 	IntervalMs       int64  `protobuf:"varint,7,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
 	TreeBytes        uint64 `protobuf:"varint,8,opt,name=tree_bytes,json=treeBytes,proto3" json:"tree_bytes,omitempty"`
 	TombstonesReaped uint64 `protobuf:"varint,9,opt,name=tombstones_reaped,json=tombstonesReaped,proto3" json:"tombstones_reaped,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// exchanges_incomplete counts exchanges cut short (deadline, repair
+	// budget, any error): they mark nothing exchanged and verify no peer.
+	ExchangesIncomplete uint64 `protobuf:"varint,10,opt,name=exchanges_incomplete,json=exchangesIncomplete,proto3" json:"exchanges_incomplete,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *AntiEntropy) Reset() {
@@ -1113,6 +1116,13 @@ func (x *AntiEntropy) GetTreeBytes() uint64 {
 func (x *AntiEntropy) GetTombstonesReaped() uint64 {
 	if x != nil {
 		return x.TombstonesReaped
+	}
+	return 0
+}
+
+func (x *AntiEntropy) GetExchangesIncomplete() uint64 {
+	if x != nil {
+		return x.ExchangesIncomplete
 	}
 	return 0
 }
@@ -1885,9 +1895,17 @@ func (x *TreeHashesResponse) GetHashes() []uint64 {
 }
 
 type LeafKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Leaves        []uint32               `protobuf:"varint,2,rep,packed,name=leaves,proto3" json:"leaves,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Leaves    []uint32               `protobuf:"varint,2,rep,packed,name=leaves,proto3" json:"leaves,omitempty"`
+	// The page starts after the key after (empty: at the first key) and ends
+	// at the key until (empty: at the last key).
+	After []byte `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+	Until []byte `protobuf:"bytes,4,opt,name=until,proto3" json:"until,omitempty"`
+	// At most limit keys (1 to 65,536; 0: 1,024) and about max_bytes of keys
+	// and digests (up to 4 MiB; 0: 1 MiB), but always at least one key.
+	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	MaxBytes      uint32 `protobuf:"varint,6,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1936,10 +1954,43 @@ func (x *LeafKeysRequest) GetLeaves() []uint32 {
 	return nil
 }
 
+func (x *LeafKeysRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *LeafKeysRequest) GetUntil() []byte {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *LeafKeysRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *LeafKeysRequest) GetMaxBytes() uint32 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
 type LeafKeysResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Keys          [][]byte               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
-	Digests       []uint64               `protobuf:"fixed64,2,rep,packed,name=digests,proto3" json:"digests,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Keys    [][]byte               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	Digests []uint64               `protobuf:"fixed64,2,rep,packed,name=digests,proto3" json:"digests,omitempty"`
+	// tombstones[i] says keys[i] holds only tombstones (a deleted key).
+	Tombstones []bool `protobuf:"varint,3,rep,packed,name=tombstones,proto3" json:"tombstones,omitempty"`
+	// more says the page stopped before until (or the last key): ask again
+	// after the last key.
+	More          bool `protobuf:"varint,4,opt,name=more,proto3" json:"more,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1986,6 +2037,20 @@ func (x *LeafKeysResponse) GetDigests() []uint64 {
 		return x.Digests
 	}
 	return nil
+}
+
+func (x *LeafKeysResponse) GetTombstones() []bool {
+	if x != nil {
+		return x.Tombstones
+	}
+	return nil
+}
+
+func (x *LeafKeysResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
 }
 
 var File_ringkv_v1_ringkv_proto protoreflect.FileDescriptor
@@ -2059,7 +2124,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\rphi_threshold\x18\n" +
 	" \x01(\x01R\fphiThreshold\x12%\n" +
 	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
-	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\"\xb0\x02\n" +
+	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\"\xe3\x02\n" +
 	"\vAntiEntropy\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1c\n" +
 	"\texchanges\x18\x02 \x01(\x04R\texchanges\x12\x1f\n" +
@@ -2073,7 +2138,9 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"intervalMs\x12\x1d\n" +
 	"\n" +
 	"tree_bytes\x18\b \x01(\x04R\ttreeBytes\x12+\n" +
-	"\x11tombstones_reaped\x18\t \x01(\x04R\x10tombstonesReaped\"\xfb\x01\n" +
+	"\x11tombstones_reaped\x18\t \x01(\x04R\x10tombstonesReaped\x121\n" +
+	"\x14exchanges_incomplete\x18\n" +
+	" \x01(\x04R\x13exchangesIncomplete\"\xfb\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x1f\n" +
@@ -2133,13 +2200,21 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05level\x18\x02 \x01(\rR\x05level\x12\x18\n" +
 	"\aindexes\x18\x03 \x03(\rR\aindexes\",\n" +
 	"\x12TreeHashesResponse\x12\x16\n" +
-	"\x06hashes\x18\x01 \x03(\x06R\x06hashes\"G\n" +
+	"\x06hashes\x18\x01 \x03(\x06R\x06hashes\"\xa6\x01\n" +
 	"\x0fLeafKeysRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x16\n" +
-	"\x06leaves\x18\x02 \x03(\rR\x06leaves\"@\n" +
+	"\x06leaves\x18\x02 \x03(\rR\x06leaves\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\fR\x05after\x12\x14\n" +
+	"\x05until\x18\x04 \x01(\fR\x05until\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x12\x1b\n" +
+	"\tmax_bytes\x18\x06 \x01(\rR\bmaxBytes\"t\n" +
 	"\x10LeafKeysResponse\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\fR\x04keys\x12\x18\n" +
-	"\adigests\x18\x02 \x03(\x06R\adigests2\xf3\x01\n" +
+	"\adigests\x18\x02 \x03(\x06R\adigests\x12\x1e\n" +
+	"\n" +
+	"tombstones\x18\x03 \x03(\bR\n" +
+	"tombstones\x12\x12\n" +
+	"\x04more\x18\x04 \x01(\bR\x04more2\xf3\x01\n" +
 	"\tKVService\x129\n" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +

@@ -483,7 +483,8 @@ func (UnimplementedReplicaServiceHandler) Stream(context.Context, *connect.BidiS
 type AntiEntropyServiceClient interface {
 	// TreeHashes returns hashes of nodes at one level of a partition's tree.
 	TreeHashes(context.Context, *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error)
-	// LeafKeys returns every key in the given leaves with its version digest.
+	// LeafKeys returns one page of the keys in the given leaves, in key
+	// order (xxhash64, then bytes), with their version digests.
 	LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error)
 }
 
@@ -535,7 +536,8 @@ func (c *antiEntropyServiceClient) LeafKeys(ctx context.Context, req *connect.Re
 type AntiEntropyServiceHandler interface {
 	// TreeHashes returns hashes of nodes at one level of a partition's tree.
 	TreeHashes(context.Context, *connect.Request[v1.TreeHashesRequest]) (*connect.Response[v1.TreeHashesResponse], error)
-	// LeafKeys returns every key in the given leaves with its version digest.
+	// LeafKeys returns one page of the keys in the given leaves, in key
+	// order (xxhash64, then bytes), with their version digests.
 	LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error)
 }
 
