@@ -94,6 +94,10 @@ type Config struct {
 	// intervals). It runs before gossip sets the fields it owns: Name, the
 	// bind and advertise addresses, Transport, Logger and the delegates.
 	Tune func(*memberlist.Config)
+	// WrapTransport, when set, wraps the network transport memberlist
+	// sends and receives through (tests inject faults with it, see package
+	// internal/faults). Nil uses the network transport as it is.
+	WrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 }
 
 // DefaultConfig returns a Config with every optional field set to its

@@ -75,7 +75,11 @@ func New(cfg Config) (*Gossip, error) {
 	g.table = newTable(self, g.boot, cfg.Known)
 	g.health = newHealth(cfg.Phi, cfg.PhiThreshold, cfg.Now)
 	g.notify = startNotifier(cfg.OnChange)
-	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, nt, local, mlLog))
+	var t memberlist.NodeAwareTransport = nt
+	if cfg.WrapTransport != nil {
+		t = cfg.WrapTransport(nt)
+	}
+	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, t, local, mlLog))
 	if err != nil {
 		nt.Shutdown()
 		g.notify.close()
@@ -99,7 +103,7 @@ func New(cfg Config) (*Gossip, error) {
 // and single indirect probe buy faster detection at the price of false
 // suspicion; detecting a slow peer quickly is the phi detector's job, and
 // SWIM only has to be right about death.
-func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt *memberlist.NetTransport,
+func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt memberlist.NodeAwareTransport,
 	local netip.AddrPort, logger *log.Logger) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	if tune != nil {
