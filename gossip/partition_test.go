@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,8 +17,12 @@ func faulty(network *faults.Network, cfg gossip.Config, tune func(*memberlist.Co
 	cfg.WrapTransport = func(t memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
 		return network.Transport(cfg.NodeID, t)
 	}
+	label := fmt.Sprintf("gossiptest-%p", network)
 	cfg.Tune = func(c *memberlist.Config) {
 		fast(c)
+		// A node of another test that comes to listen on an address one of
+		// these nodes used must not be merged in by a reconnect.
+		c.Label = label
 		if tune != nil {
 			tune(c)
 		}
