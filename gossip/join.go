@@ -11,17 +11,23 @@ import (
 	"github.com/ringkv/ringkv/internal/backoff"
 )
 
-// join runs the join loop for New: it returns nil once joined, the
-// mismatch if a seed's cluster has other settings, and nil after
-// JoinTimeout, leaving the loop running in the background.
+// join starts the membership loop (joinLoop, then reconnectLoop) for New
+// and waits for the join: it returns nil once joined, the mismatch if a
+// seed's cluster has other settings, and nil after JoinTimeout, leaving
+// the loop to join in the background.
 func (g *Gossip) join(cfg Config) error {
 	seeds := otherSeeds(cfg.Seeds, netip.MustParseAddrPort(g.addr))
+	result := make(chan error, 1)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if len(seeds) == 0 || g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result) {
+			g.reconnectLoop(seeds, cfg.ReconnectBackoff, cfg.ReconnectInterval)
+		}
+	}()
 	if len(seeds) == 0 {
 		return nil
 	}
-	result := make(chan error, 1)
-	g.wg.Add(1)
-	go g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result)
 	timer := time.NewTimer(cfg.JoinTimeout)
 	defer timer.Stop()
 	select {
@@ -39,9 +45,8 @@ func (g *Gossip) join(cfg Config) error {
 // join succeeded or another member joined it. It reports success or a
 // settings mismatch on result without blocking (New may have stopped
 // listening). After a mismatch it keeps retrying, in case the seeds are
-// reconfigured.
-func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result chan<- error) {
-	defer g.wg.Done()
+// reconfigured. It returns true once joined, false when Close stops it.
+func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result chan<- error) bool {
 	for attempt := 0; ; attempt++ {
 		err := g.joinOnce(seeds)
 		var mismatch *SettingsMismatchError
@@ -63,8 +68,11 @@ func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result ch
 			default:
 			}
 		}
-		if err == nil || !g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) {
-			return
+		if err == nil {
+			return true
+		}
+		if !g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) {
+			return false
 		}
 	}
 }
@@ -77,16 +85,27 @@ func (g *Gossip) joinOnce(seeds []string) error {
 	if g.ml.NumMembers() > 1 {
 		return nil
 	}
+	if err := g.pushPull(seeds); err != nil {
+		return err
+	}
+	if g.ml.NumMembers() < 2 {
+		return errAlone
+	}
+	return nil
+}
+
+// pushPull exchanges memberlist state with the first of addrs that
+// answers (memberlist's Join), returning the settings mismatch the guard
+// saw, if any. Only one runs at a time: joinLoop and reconnectLoop run in
+// turn on one goroutine, and the guard records one join at a time.
+func (g *Gossip) pushPull(addrs []string) error {
 	g.guard.beginJoin()
-	_, err := g.ml.Join(seeds)
+	_, err := g.ml.Join(addrs)
 	if mismatch := g.guard.endJoin(); mismatch != nil {
 		return mismatch
 	}
 	if err != nil {
-		return fmt.Errorf("gossip: join %s: %w", strings.Join(seeds, ","), err)
-	}
-	if g.ml.NumMembers() < 2 {
-		return errAlone
+		return fmt.Errorf("gossip: join %s: %w", strings.Join(addrs, ","), err)
 	}
 	return nil
 }

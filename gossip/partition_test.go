@@ -1,7 +1,6 @@
 package gossip_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -17,12 +16,8 @@ func faulty(network *faults.Network, cfg gossip.Config, tune func(*memberlist.Co
 	cfg.WrapTransport = func(t memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
 		return network.Transport(cfg.NodeID, t)
 	}
-	label := fmt.Sprintf("gossiptest-%p", network)
 	cfg.Tune = func(c *memberlist.Config) {
 		fast(c)
-		// A node of another test that comes to listen on an address one of
-		// these nodes used must not be merged in by a reconnect.
-		c.Label = label
 		if tune != nil {
 			tune(c)
 		}
@@ -149,4 +144,19 @@ func TestCrashedMemberRestartedAtNewAddressRejoins(t *testing.T) {
 			waitAll(t, []*gossip.Gossip{c}, []string{"a", "b"}, gossip.StateAlive)
 		})
 	}
+}
+
+// A node restarted without seeds finds its cluster again through the
+// members it remembers (Config.Known), as ringkv passes them from disk.
+func TestRestartWithoutSeedsRejoinsKnownMembers(t *testing.T) {
+	t.Parallel()
+	network := faults.NewNetwork()
+	nodes := faultyCluster(t, network, nil, "a", "b")
+	b, _ := member(nodes[0], "b")
+	nodes[0].Close()
+	cfg := faulty(network, config("a"), nil)
+	cfg.Known = []gossip.Member{b}
+	a := start(t, cfg)
+	network.Register("a", a.LocalAddr())
+	waitAll(t, []*gossip.Gossip{a, nodes[1]}, []string{"a", "b"}, gossip.StateAlive)
 }
