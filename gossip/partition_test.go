@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -77,20 +78,23 @@ func rememberDead(c *memberlist.Config) { c.GossipToTheDeadTime = 30 * time.Seco
 func TestPartitionHealsAfterBothSidesDeclaredDead(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		tune func(*memberlist.Config)
+		name   string
+		tune   func(*memberlist.Config)
+		groups [][]string
 	}{
-		{"forgotten", forgetDead},
-		{"remembered", rememberDead},
+		{"forgotten", forgetDead, [][]string{{"a"}, {"b", "c"}}},
+		{"remembered", rememberDead, [][]string{{"a"}, {"b", "c"}}},
+		{"five split two and three", forgetDead, [][]string{{"a", "b"}, {"c", "d", "e"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			network := faults.NewNetwork()
-			all := []string{"a", "b", "c"}
+			all := slices.Concat(tc.groups...)
 			nodes := faultyCluster(t, network, tc.tune, all...)
-			network.Partition([]string{"a"}, []string{"b", "c"})
-			waitAll(t, nodes[:1], []string{"b", "c"}, gossip.StateDead)
-			waitAll(t, nodes[1:], []string{"a"}, gossip.StateDead)
+			network.Partition(tc.groups...)
+			split := len(tc.groups[0])
+			waitAll(t, nodes[:split], tc.groups[1], gossip.StateDead)
+			waitAll(t, nodes[split:], tc.groups[0], gossip.StateDead)
 
 			network.Heal()
 			waitAll(t, nodes, all, gossip.StateAlive)
