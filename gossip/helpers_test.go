@@ -43,6 +43,8 @@ func config(id string, seeds ...string) gossip.Config {
 	c.JoinTimeout = 5 * time.Second
 	c.JoinBackoff = 20 * time.Millisecond
 	c.JoinBackoffMax = 100 * time.Millisecond
+	c.ReconnectBackoff = 50 * time.Millisecond
+	c.ReconnectInterval = 500 * time.Millisecond
 	c.Tune = fast
 	c.HeartbeatInterval = 50 * time.Millisecond
 	c.Phi = testPhi

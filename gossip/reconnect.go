@@ -14,12 +14,11 @@ import (
 // pushing/pulling (memberlist's Join) with one member it counts as dead,
 // or as live but silent, at a time, or with a seed, with backoff.
 //
-// One exchange that gets through is enough to merge the sides, but may
-// not revive anyone at once: memberlist ignores an alive claim whose
-// incarnation it already holds as dead. The exchange makes each side
-// refute the death of itself (a higher incarnation), and the next one
-// carries the refutations, so a success that follows a failure resets
-// the backoff.
+// One exchange that gets through merges the sides, but may revive no one:
+// memberlist ignores an alive claim whose incarnation it already holds as
+// dead. The exchange makes each side refute its own death (a higher
+// incarnation), and the next exchange carries the refutations; so the
+// first success with a target that had failed resets the backoff.
 //
 // A live member whose phi is over the threshold is a target too: it has
 // stopped sending this node heartbeats, which it does when it counts this
@@ -28,37 +27,50 @@ import (
 // until that happens, and only an exchange from this node tells it of the
 // new one afterwards).
 
-// reconnectLoop runs until Close or Leave, pushing/pulling with one
-// reconnect target per attempt.
+// reconnectLoop runs until Close or Leave. The backoff grows with every
+// attempt that fails or changes nothing (a member down for good, a live
+// seed that knows nothing new, a member that answers but stays silent),
+// and resets when an attempt revives someone, reaches a target that had
+// failed (the network is back), or nothing is left to do.
 func (g *Gossip) reconnectLoop(seeds []string, base, ceiling time.Duration) {
-	attempt, failed, before := 0, false, 0
-	for g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) && !g.leaving.Load() {
+	r := reconnector{failed: map[string]bool{}}
+	for g.sleep(backoff.FullJitter(r.attempt, base, ceiling, rand.Int64N)) && !g.leaving.Load() {
 		targets := g.reconnectTargets(seeds)
 		if len(targets) == 0 {
-			attempt, failed, before = 0, false, 0
+			r = reconnector{failed: map[string]bool{}}
 			continue
 		}
 		target := targets[rand.IntN(len(targets))]
 		err := g.pushPull([]string{target})
 		if err != nil {
-			g.log.Debug("reconnect failed", "to", target, "err", err, "attempt", attempt)
+			g.log.Debug("reconnect failed", "to", target, "err", err)
 		}
-		attempt = nextAttempt(attempt, err == nil, failed, len(targets) < before)
-		failed, before = err != nil, len(targets)
+		r.done(target, err == nil, len(g.reconnectTargets(seeds)) < len(targets))
 	}
 }
 
-// nextAttempt returns the backoff attempt to wait for after attempt
-// ended in ok: a failure backs off further; a success resets the backoff
-// when it follows a failure (the network works again, and memberlist may
-// need a second exchange, see above) or when fewer members need
-// reconnecting than at the attempt before; otherwise a success backs off
-// too, so a member that answers but stays silent is not hammered.
-func nextAttempt(attempt int, ok, failedBefore, progress bool) int {
-	if ok && (failedBefore || progress) {
-		return 0
+// reconnector is reconnectLoop's backoff state.
+type reconnector struct {
+	attempt int
+	// failed holds the targets whose last exchange failed, since the last
+	// time nothing needed reconnecting: at most every member and seed.
+	failed map[string]bool
+}
+
+// done records an attempt with target: whether it got through, and
+// whether fewer members need reconnecting after it.
+func (r *reconnector) done(target string, ok, progress bool) {
+	back := ok && r.failed[target]
+	if ok {
+		delete(r.failed, target)
+	} else {
+		r.failed[target] = true
 	}
-	return attempt + 1
+	if progress || back {
+		r.attempt = 0
+		return
+	}
+	r.attempt++
 }
 
 // reconnectTargets returns the gossip addresses worth an exchange now: the

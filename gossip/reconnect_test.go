@@ -2,22 +2,28 @@ package gossip
 
 import "testing"
 
-func TestNextAttempt(t *testing.T) {
-	for _, tc := range []struct {
-		name                       string
-		attempt                    int
-		ok, failedBefore, progress bool
-		want                       int
+// The reconnect backoff grows while attempts fail or change nothing, and
+// resets when one revives a member or reaches a target that had failed.
+func TestReconnectorBackoff(t *testing.T) {
+	r := reconnector{failed: map[string]bool{}}
+	steps := []struct {
+		target       string
+		ok, progress bool
+		want         int
 	}{
-		{"failure backs off", 3, false, false, false, 4},
-		{"failure after failure backs off", 3, false, true, true, 4},
-		{"first success after failures resets", 5, true, true, false, 0},
-		{"success that revived someone resets", 5, true, false, true, 0},
-		{"success without progress backs off", 2, true, false, false, 3},
-	} {
-		if got := nextAttempt(tc.attempt, tc.ok, tc.failedBefore, tc.progress); got != tc.want {
-			t.Errorf("%s: nextAttempt(%d, ok=%v, failedBefore=%v, progress=%v) = %d, want %d",
-				tc.name, tc.attempt, tc.ok, tc.failedBefore, tc.progress, got, tc.want)
+		{"x", false, false, 1}, // x is down
+		{"s", true, false, 2},  // a live seed that knows nothing new
+		{"x", false, false, 3},
+		{"s", true, false, 4},
+		{"x", true, false, 0}, // x answers again: the second exchange revives
+		{"x", true, true, 0},
+		{"x", true, false, 1}, // answers but stays silent
+		{"x", true, false, 2},
+	}
+	for i, s := range steps {
+		r.done(s.target, s.ok, s.progress)
+		if r.attempt != s.want {
+			t.Fatalf("step %d (%+v): attempt %d, want %d", i, s, r.attempt, s.want)
 		}
 	}
 }
