@@ -94,8 +94,8 @@ func NewTuned(t testing.TB, n int, tune func(*memberlist.Config), opts ...func(*
 
 // start starts m. The first start binds port 0 for both the API and
 // gossip, so the kernel picks ports nobody holds; a restart comes back on
-// the same ones: peers cache the API address, and memberlist refuses a
-// known name at a new address. Should something else (an outgoing
+// the same ones, as a restarted server usually does (package gossip tests
+// a restart at a new address). Should something else (an outgoing
 // connection from a test running in parallel) hold one of them in the
 // meantime, the restart waits for it to be let go.
 func (c *Cluster) start(m *member) {
