@@ -8,7 +8,7 @@
 // full jitter; a node may start before its seeds, in which case it keeps
 // retrying in the background until a join succeeds.
 //
-// After the join, a reconnect loop (Serf's answer) heals partitions:
+// Beside the join, a reconnect loop (Serf's answer) heals partitions:
 // memberlist never probes a member it has declared dead, nor pushes/pulls
 // with one, so two sides that declared each other dead would stay split
 // after the network heals. While any member is dead (not left) or
@@ -70,6 +70,6 @@
 //   - A member may come back at another address: memberlist is told to
 //     reclaim a dead member's name at once (DeadNodeReclaimTime), so the
 //     new address is taken as soon as the old life is counted dead.
-//   - Every goroutine gossip starts (notifier, the join-then-reconnect
+//   - Every goroutine gossip starts (notifier, background join, reconnect
 //     loop, heartbeats, memberlist) is stopped by Close.
 package gossip

@@ -40,7 +40,7 @@ type Gossip struct {
 
 	heartbeatsPaused atomic.Bool // a test hook: stop sending, as a hung sender would
 
-	stop       chan struct{} // closed by Close; stops the join/reconnect loop and heartbeats
+	stop       chan struct{} // closed by Close; stops the join and reconnect loops and heartbeats
 	wg         sync.WaitGroup
 	background atomic.Bool // New has returned while the join goes on
 
@@ -202,7 +202,7 @@ func (g *Gossip) Self() Member { return g.table.get(g.self) }
 // advertises, with the real port when BindAddr asked for port 0.
 func (g *Gossip) LocalAddr() string { return g.addr }
 
-// Close stops the background join or reconnect loop and shuts memberlist
+// Close stops the background join and the reconnect loop and shuts memberlist
 // down without a leave: to the others this node has failed (see Leave).
 // It waits for a join or reconnect attempt in flight, which can take
 // memberlist's TCPTimeout against an unreachable peer. Close is

@@ -11,23 +11,20 @@ import (
 	"github.com/ringkv/ringkv/internal/backoff"
 )
 
-// join starts the membership loop (joinLoop, then reconnectLoop) for New
-// and waits for the join: it returns nil once joined, the mismatch if a
-// seed's cluster has other settings, and nil after JoinTimeout, leaving
-// the loop to join in the background.
+// join starts the reconnect loop and, given seeds, the join loop for
+// New, and waits for the join: it returns nil once joined, the mismatch if
+// a seed's cluster has other settings, and nil after JoinTimeout, leaving
+// the join loop running in the background. The reconnect loop runs from
+// the start, so a restarted node also finds its cluster through the
+// members it remembers (Config.Known) when its seeds are down.
 func (g *Gossip) join(cfg Config) error {
 	seeds := otherSeeds(cfg.Seeds, netip.MustParseAddrPort(g.addr))
-	result := make(chan error, 1)
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if len(seeds) == 0 || g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result) {
-			g.reconnectLoop(seeds, cfg.ReconnectBackoff, cfg.ReconnectInterval)
-		}
-	}()
+	g.wg.Go(func() { g.reconnectLoop(seeds, cfg.ReconnectBackoff, cfg.ReconnectInterval) })
 	if len(seeds) == 0 {
 		return nil
 	}
+	result := make(chan error, 1)
+	g.wg.Go(func() { g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result) })
 	timer := time.NewTimer(cfg.JoinTimeout)
 	defer timer.Stop()
 	select {
@@ -45,8 +42,8 @@ func (g *Gossip) join(cfg Config) error {
 // join succeeded or another member joined it. It reports success or a
 // settings mismatch on result without blocking (New may have stopped
 // listening). After a mismatch it keeps retrying, in case the seeds are
-// reconfigured. It returns true once joined, false when Close stops it.
-func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result chan<- error) bool {
+// reconfigured. It returns once joined, or when Close stops it.
+func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result chan<- error) {
 	for attempt := 0; ; attempt++ {
 		err := g.joinOnce(seeds)
 		var mismatch *SettingsMismatchError
@@ -68,11 +65,8 @@ func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result ch
 			default:
 			}
 		}
-		if err == nil {
-			return true
-		}
-		if !g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) {
-			return false
+		if err == nil || !g.sleep(backoff.FullJitter(attempt, base, ceiling, rand.Int64N)) {
+			return
 		}
 	}
 }
@@ -85,7 +79,12 @@ func (g *Gossip) joinOnce(seeds []string) error {
 	if g.ml.NumMembers() > 1 {
 		return nil
 	}
-	if err := g.pushPull(seeds); err != nil {
+	g.guard.beginJoin()
+	err := g.pushPull(seeds)
+	if mismatch := g.guard.endJoin(); mismatch != nil {
+		return mismatch
+	}
+	if err != nil {
 		return err
 	}
 	if g.ml.NumMembers() < 2 {
@@ -95,16 +94,10 @@ func (g *Gossip) joinOnce(seeds []string) error {
 }
 
 // pushPull exchanges memberlist state with the first of addrs that
-// answers (memberlist's Join), returning the settings mismatch the guard
-// saw, if any. Only one runs at a time: joinLoop and reconnectLoop run in
-// turn on one goroutine, and the guard records one join at a time.
+// answers (memberlist's Join). The guard refuses a cluster with other
+// settings either way; joinOnce also has it record why.
 func (g *Gossip) pushPull(addrs []string) error {
-	g.guard.beginJoin()
-	_, err := g.ml.Join(addrs)
-	if mismatch := g.guard.endJoin(); mismatch != nil {
-		return mismatch
-	}
-	if err != nil {
+	if _, err := g.ml.Join(addrs); err != nil {
 		return fmt.Errorf("gossip: join %s: %w", strings.Join(addrs, ","), err)
 	}
 	return nil

@@ -150,17 +150,29 @@ func TestCrashedMemberRestartedAtNewAddressRejoins(t *testing.T) {
 	}
 }
 
-// A node restarted without seeds finds its cluster again through the
-// members it remembers (Config.Known), as ringkv passes them from disk.
-func TestRestartWithoutSeedsRejoinsKnownMembers(t *testing.T) {
+// A restarted node finds its cluster again through the members it
+// remembers (Config.Known, as ringkv passes them from disk), whether it has
+// no seeds or its seeds are down.
+func TestRestartedNodeRejoinsThroughKnownMembers(t *testing.T) {
 	t.Parallel()
-	network := faults.NewNetwork()
-	nodes := faultyCluster(t, network, nil, "a", "b")
-	b, _ := member(nodes[0], "b")
-	nodes[0].Close()
-	cfg := faulty(network, config("a"), nil)
-	cfg.Known = []gossip.Member{b}
-	a := start(t, cfg)
-	network.Register("a", a.LocalAddr())
-	waitAll(t, []*gossip.Gossip{a, nodes[1]}, []string{"a", "b"}, gossip.StateAlive)
+	for _, tc := range []struct {
+		name  string
+		seeds func(t *testing.T) []string
+	}{
+		{"no seeds", func(*testing.T) []string { return nil }},
+		{"seeds down", func(t *testing.T) []string { return []string{freeAddr(t)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			network := faults.NewNetwork()
+			nodes := faultyCluster(t, network, nil, "a", "b")
+			b, _ := member(nodes[0], "b")
+			nodes[0].Close()
+			cfg := faulty(network, config("a", tc.seeds(t)...), nil)
+			cfg.Known = []gossip.Member{b}
+			a := start(t, cfg)
+			network.Register("a", a.LocalAddr())
+			waitAll(t, []*gossip.Gossip{a, nodes[1]}, []string{"a", "b"}, gossip.StateAlive)
+		})
+	}
 }

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ringkv/ringkv/internal/backoff"
@@ -40,6 +41,7 @@ func (g *Gossip) reconnectLoop(seeds []string, base, ceiling time.Duration) {
 			r = reconnector{failed: map[string]bool{}}
 			continue
 		}
+		r.forgetOthers(targets)
 		target := targets[rand.IntN(len(targets))]
 		err := g.pushPull([]string{target})
 		if err != nil {
@@ -52,8 +54,7 @@ func (g *Gossip) reconnectLoop(seeds []string, base, ceiling time.Duration) {
 // reconnector is reconnectLoop's backoff state.
 type reconnector struct {
 	attempt int
-	// failed holds the targets whose last exchange failed, since the last
-	// time nothing needed reconnecting: at most every member and seed.
+	// failed holds the current targets whose last exchange failed.
 	failed map[string]bool
 }
 
@@ -71,6 +72,17 @@ func (r *reconnector) done(target string, ok, progress bool) {
 		return
 	}
 	r.attempt++
+}
+
+// forgetOthers drops the failures of addresses that are no longer
+// targets (a member back, or back elsewhere), so failed stays bounded by
+// the targets.
+func (r *reconnector) forgetOthers(targets []string) {
+	for t := range r.failed {
+		if !slices.Contains(targets, t) {
+			delete(r.failed, t)
+		}
+	}
 }
 
 // reconnectTargets returns the gossip addresses worth an exchange now: the
