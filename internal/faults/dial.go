@@ -17,14 +17,14 @@ func (n *Network) Dialer(self string, dial DialFunc) DialFunc {
 		dial = (&net.Dialer{}).DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		peer, cut := n.cutAddr(self, "", addr)
-		if cut {
-			return nil, n.errCut(self, peer)
+		to := peer{addr: addr}
+		if err := n.check(self, to); err != nil {
+			return nil, err
 		}
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return n.track(self, peer, c), nil
+		return n.track(self, to, c), nil
 	}
 }

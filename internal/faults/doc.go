@@ -17,8 +17,10 @@
 //   - Two nodes are cut off from each other exactly while a Partition puts
 //     them in different groups; a node in no group reaches every node.
 //   - A peer is known by its node name (memberlist addresses carry one
-//     after the join) or by an address registered with Register; traffic
-//     to an address nobody registered is never dropped.
+//     after the join) or by an address registered with Register, looked
+//     up whenever traffic is checked: a connection opened before its peer
+//     registered is cut like any other. Traffic to an address nobody
+//     registered is never dropped.
 //   - Heal restores everything: new packets, dials and connections pass.
 //     Connections closed by the partition stay closed; their owners redial.
 //   - No goroutines: a Network has nothing to close.

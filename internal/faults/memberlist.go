@@ -29,7 +29,7 @@ func (t *transport) WriteTo(b []byte, addr string) (time.Time, error) {
 }
 
 func (t *transport) WriteToAddress(b []byte, addr memberlist.Address) (time.Time, error) {
-	if _, cut := t.net.cutAddr(t.self, addr.Name, addr.Addr); cut {
+	if t.net.check(t.self, peer{addr.Name, addr.Addr}) != nil {
 		return time.Now(), nil
 	}
 	return t.NodeAwareTransport.WriteToAddress(b, addr)
@@ -40,13 +40,13 @@ func (t *transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, e
 }
 
 func (t *transport) DialAddressTimeout(addr memberlist.Address, timeout time.Duration) (net.Conn, error) {
-	peer, cut := t.net.cutAddr(t.self, addr.Name, addr.Addr)
-	if cut {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: t.net.errCut(t.self, peer)}
+	to := peer{addr.Name, addr.Addr}
+	if err := t.net.check(t.self, to); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
 	c, err := t.NodeAwareTransport.DialAddressTimeout(addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	return t.net.track(t.self, peer, c), nil
+	return t.net.track(t.self, to, c), nil
 }

@@ -49,7 +49,7 @@ func (n *Network) Partition(groups ...[]string) {
 	}
 	var cut []*conn
 	for c := range n.conns {
-		if n.cutLocked(c.self, c.peer) {
+		if _, ok := n.cutLocked(c.self, c.to); ok {
 			cut = append(cut, c)
 		}
 	}
@@ -64,39 +64,45 @@ func (n *Network) Heal() { n.Partition() }
 
 // Cut reports whether traffic between nodes a and b is dropped now.
 func (n *Network) Cut(a, b string) bool {
+	_, cut := n.cutFrom(a, peer{name: b})
+	return cut
+}
+
+// peer names the far end of some traffic: by node name when the sender
+// knows it, else by address. It is resolved when checked, so a connection
+// opened before its peer registered is cut all the same.
+type peer struct{ name, addr string }
+
+// cutFrom reports whether traffic from node self to p is dropped now, and
+// p's node id if known.
+func (n *Network) cutFrom(self string, p peer) (string, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.cutLocked(a, b)
+	return n.cutLocked(self, p)
 }
 
-func (n *Network) cutLocked(a, b string) bool {
-	sa, oka := n.side[a]
-	sb, okb := n.side[b]
-	return oka && okb && sa != sb
-}
-
-// cutAddr is Cut for a peer named by name if known, else by address.
-func (n *Network) cutAddr(self, name, addr string) (peer string, cut bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	peer = name
-	if peer == "" {
-		peer = n.owner[addr]
+func (n *Network) cutLocked(self string, p peer) (string, bool) {
+	id := p.name
+	if id == "" {
+		id = n.owner[p.addr]
 	}
-	return peer, peer != "" && n.cutLocked(self, peer)
+	a, oka := n.side[self]
+	b, okb := n.side[id]
+	return id, oka && okb && a != b
 }
 
-func (n *Network) errCut(self, peer string) error {
-	return fmt.Errorf("%w: %s cannot reach %s", ErrPartitioned, self, peer)
-}
-
-// track wraps c, a connection from node self to node peer, so that a
-// partition between them closes it.
-func (n *Network) track(self, peer string, c net.Conn) net.Conn {
-	if peer == "" {
-		return c
+// check returns the error for traffic from self to p, nil if it passes.
+func (n *Network) check(self string, p peer) error {
+	if id, cut := n.cutFrom(self, p); cut {
+		return fmt.Errorf("%w: %s cannot reach %s", ErrPartitioned, self, id)
 	}
-	w := &conn{Conn: c, net: n, self: self, peer: peer}
+	return nil
+}
+
+// track wraps c, a connection from node self to p, so that a partition
+// between them closes it.
+func (n *Network) track(self string, to peer, c net.Conn) net.Conn {
+	w := &conn{Conn: c, net: n, self: self, to: to}
 	n.mu.Lock()
 	n.conns[w] = struct{}{}
 	n.mu.Unlock()
@@ -112,23 +118,24 @@ func (n *Network) untrack(c *conn) {
 // conn is a connection between two nodes that fails while they are cut off.
 type conn struct {
 	net.Conn
-	net        *Network
-	self, peer string
-	closeOnce  sync.Once
+	net       *Network
+	self      string
+	to        peer
+	closeOnce sync.Once
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	if c.net.Cut(c.self, c.peer) {
+	if err := c.net.check(c.self, c.to); err != nil {
 		c.Close()
-		return 0, c.net.errCut(c.self, c.peer)
+		return 0, err
 	}
 	return c.Conn.Read(b)
 }
 
 func (c *conn) Write(b []byte) (int, error) {
-	if c.net.Cut(c.self, c.peer) {
+	if err := c.net.check(c.self, c.to); err != nil {
 		c.Close()
-		return 0, c.net.errCut(c.self, c.peer)
+		return 0, err
 	}
 	return c.Conn.Write(b)
 }
