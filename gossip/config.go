@@ -27,8 +27,8 @@ const (
 	DefaultJoinBackoffMax = 10 * time.Second
 	// DefaultReconnectBackoff is the first reconnect attempt's backoff
 	// ceiling once a member is found dead (or silent, see
-	// Config.ReconnectInterval); each failed attempt doubles it up to
-	// DefaultReconnectInterval.
+	// Config.ReconnectInterval); each attempt that fails or changes nothing
+	// doubles it up to DefaultReconnectInterval.
 	DefaultReconnectBackoff = 500 * time.Millisecond
 	// DefaultReconnectInterval caps the wait between reconnect attempts,
 	// and so, with gossip's few rounds after the first attempt that gets
@@ -85,9 +85,11 @@ type Config struct {
 	// gossip address or the seeds. memberlist never probes a dead member
 	// nor pushes/pulls with one, so without these attempts the two sides
 	// of a partition that lasted past the dead timeout stay split after it
-	// heals. Attempt i after the last success waits a uniformly random
-	// time in [0, min(ReconnectInterval, ReconnectBackoff·2^i)]. Shorter
-	// heals sooner, at more dials of members that are really down.
+	// heals. Attempt i since the backoff last reset (an attempt revived a
+	// member, or reached one whose last attempt had failed) waits a
+	// uniformly random time in [0, min(ReconnectInterval,
+	// ReconnectBackoff·2^i)]. Shorter heals sooner, at more dials of
+	// members that are really down.
 	ReconnectInterval time.Duration
 	// ReconnectBackoff is the first reconnect attempt's backoff ceiling
 	// (see ReconnectInterval); also how often the loop looks for a member

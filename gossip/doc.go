@@ -61,8 +61,9 @@
 //     Heartbeats that do not decode, or come from a node memberlist never
 //     reported, are dropped.
 //   - A split heals: while this node counts a member dead (not left) or
-//     suspect, it attempts an exchange with one such member or a seed at
-//     least every ReconnectInterval (until Leave or Close), and one
+//     suspect, it attempts an exchange with one such member or a seed
+//     within ReconnectInterval of the last attempt's end (until Leave or
+//     Close), and one
 //     exchange that gets through, with one more to carry the refutations,
 //     revives both sides in memberlist. A revived member's phi detector
 //     starts afresh, as for a restart. So after any partition heals every
