@@ -25,6 +25,18 @@ const (
 	// DefaultJoinBackoffMax caps the wait between join attempts, and so how
 	// long a node started before its seeds stays alone once they are up.
 	DefaultJoinBackoffMax = 10 * time.Second
+	// DefaultReconnectBackoff is the first reconnect attempt's backoff
+	// ceiling once a member is found dead (or silent, see
+	// Config.ReconnectInterval); each attempt that fails or changes nothing
+	// doubles it up to DefaultReconnectInterval.
+	DefaultReconnectBackoff = 500 * time.Millisecond
+	// DefaultReconnectInterval caps the wait between reconnect attempts,
+	// and so, with gossip's few rounds after the first attempt that gets
+	// through, how long a healed partition stays split: every node that
+	// sees a member dead tries within 10 s, so the first of them usually
+	// much sooner. Each attempt against a member that is still down costs
+	// one refused (or, behind a partition, timed-out) TCP dial.
+	DefaultReconnectInterval = 10 * time.Second
 	// DefaultHeartbeatInterval is how often a node sends each live peer a
 	// heartbeat: one UDP packet of a few dozen bytes a second per peer.
 	// The phi defaults are tuned for it (see package phi: a peer is
@@ -67,6 +79,22 @@ type Config struct {
 	// attempt i waits a uniformly random time in [0, min(max, backoff·2^i)].
 	JoinBackoff    time.Duration
 	JoinBackoffMax time.Duration
+	// ReconnectInterval is the longest wait between two attempts to rejoin
+	// members this node counts as dead, or as live but silent (phi over
+	// the threshold: they may count this node as dead), through their last
+	// gossip address or the seeds. memberlist never probes a dead member
+	// nor pushes/pulls with one, so without these attempts the two sides
+	// of a partition that lasted past the dead timeout stay split after it
+	// heals. Attempt i since the backoff last reset (an attempt revived a
+	// member, or reached one whose last attempt had failed) waits a
+	// uniformly random time in [0, min(ReconnectInterval,
+	// ReconnectBackoff·2^i)]. Shorter heals sooner, at more dials of
+	// members that are really down.
+	ReconnectInterval time.Duration
+	// ReconnectBackoff is the first reconnect attempt's backoff ceiling
+	// (see ReconnectInterval); also how often the loop looks for a member
+	// to reconnect to while every member is alive.
+	ReconnectBackoff time.Duration
 	// Logger receives gossip's logs and memberlist's: memberlist's [ERR] and
 	// [WARN] lines at Warn, the rest at Debug. Nil discards.
 	Logger *slog.Logger
@@ -94,6 +122,10 @@ type Config struct {
 	// intervals). It runs before gossip sets the fields it owns: Name, the
 	// bind and advertise addresses, Transport, Logger and the delegates.
 	Tune func(*memberlist.Config)
+	// WrapTransport, when set, wraps the network transport memberlist
+	// sends and receives through (tests inject faults with it, see package
+	// internal/faults). Nil uses the network transport as it is.
+	WrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 }
 
 // DefaultConfig returns a Config with every optional field set to its
@@ -103,6 +135,9 @@ func DefaultConfig() Config {
 		JoinTimeout:    DefaultJoinTimeout,
 		JoinBackoff:    DefaultJoinBackoff,
 		JoinBackoffMax: DefaultJoinBackoffMax,
+
+		ReconnectInterval: DefaultReconnectInterval,
+		ReconnectBackoff:  DefaultReconnectBackoff,
 
 		HeartbeatInterval: DefaultHeartbeatInterval,
 		PhiThreshold:      DefaultPhiThreshold,
@@ -124,6 +159,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JoinBackoffMax == 0 {
 		c.JoinBackoffMax = DefaultJoinBackoffMax
+	}
+	if c.ReconnectInterval == 0 {
+		c.ReconnectInterval = DefaultReconnectInterval
+	}
+	if c.ReconnectBackoff == 0 {
+		c.ReconnectBackoff = DefaultReconnectBackoff
 	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
@@ -177,6 +218,9 @@ func (c Config) validate() error {
 	}
 	if c.JoinTimeout < 0 || c.JoinBackoff < 0 || c.JoinBackoffMax < 0 {
 		return errors.New("negative join timeout or backoff")
+	}
+	if c.ReconnectInterval < 0 || c.ReconnectBackoff < 0 {
+		return errors.New("negative reconnect interval or backoff")
 	}
 	if c.HeartbeatInterval < 0 {
 		return fmt.Errorf("HeartbeatInterval %v is negative", c.HeartbeatInterval)

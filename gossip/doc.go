@@ -8,6 +8,14 @@
 // full jitter; a node may start before its seeds, in which case it keeps
 // retrying in the background until a join succeeds.
 //
+// Beside the join, a reconnect loop (Serf's answer) heals partitions:
+// memberlist never probes a member it has declared dead, nor pushes/pulls
+// with one, so two sides that declared each other dead would stay split
+// after the network heals. While any member is dead (not left) or
+// suspect, the loop pushes/pulls (memberlist's Join) with one such
+// member's last address, or a seed, at a time, with exponential backoff
+// and full jitter up to ReconnectInterval between attempts.
+//
 // Beside SWIM, every node sends each member memberlist counts as live a
 // small heartbeat every HeartbeatInterval (memberlist's SendBestEffort, one
 // UDP packet), and feeds the arrivals from each peer to a phi-accrual
@@ -52,6 +60,17 @@
 //     Config.OnChange runs on gossip's own goroutine, never under a lock.
 //     Heartbeats that do not decode, or come from a node memberlist never
 //     reported, are dropped.
-//   - Every goroutine gossip starts (notifier, background join, heartbeats,
-//     memberlist) is stopped by Close.
+//   - A split heals: while this node counts a member dead (not left) or
+//     suspect, it attempts an exchange with one such member or a seed
+//     within ReconnectInterval of the last attempt's end (until Leave or
+//     Close), and one
+//     exchange that gets through, with one more to carry the refutations,
+//     revives both sides in memberlist. A revived member's phi detector
+//     starts afresh, as for a restart. So after any partition heals every
+//     node sees every other alive again within a bounded time.
+//   - A member may come back at another address: memberlist is told to
+//     reclaim a dead member's name at once (DeadNodeReclaimTime), so the
+//     new address is taken as soon as the old life is counted dead.
+//   - Every goroutine gossip starts (notifier, background join, reconnect
+//     loop, heartbeats, memberlist) is stopped by Close.
 package gossip

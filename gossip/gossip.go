@@ -9,9 +9,14 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
+
+// deadNodeReclaimTime is how long a dead member's name stays bound to its
+// old address: memberlist treats 0 as "forever", so the shortest time.
+const deadNodeReclaimTime = time.Nanosecond
 
 // ErrClosed is returned by Leave after Close.
 var ErrClosed = errors.New("gossip: closed")
@@ -35,7 +40,7 @@ type Gossip struct {
 
 	heartbeatsPaused atomic.Bool // a test hook: stop sending, as a hung sender would
 
-	stop       chan struct{} // closed by Close; stops the background join and heartbeats
+	stop       chan struct{} // closed by Close; stops the join and reconnect loops and heartbeats
 	wg         sync.WaitGroup
 	background atomic.Bool // New has returned while the join goes on
 
@@ -75,7 +80,11 @@ func New(cfg Config) (*Gossip, error) {
 	g.table = newTable(self, g.boot, cfg.Known)
 	g.health = newHealth(cfg.Phi, cfg.PhiThreshold, cfg.Now)
 	g.notify = startNotifier(cfg.OnChange)
-	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, nt, local, mlLog))
+	var t memberlist.NodeAwareTransport = nt
+	if cfg.WrapTransport != nil {
+		t = cfg.WrapTransport(nt)
+	}
+	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, t, local, mlLog))
 	if err != nil {
 		nt.Shutdown()
 		g.notify.close()
@@ -99,9 +108,19 @@ func New(cfg Config) (*Gossip, error) {
 // and single indirect probe buy faster detection at the price of false
 // suspicion; detecting a slow peer quickly is the phi detector's job, and
 // SWIM only has to be right about death.
-func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt *memberlist.NetTransport,
+//
+// DeadNodeReclaimTime is memberlist's one setting gossip changes from the
+// profile: at its default of 0, a member declared dead that comes back at
+// another address (a crashed node restarted on a new port or host) is
+// refused until memberlist forgets the dead entry, GossipToTheDeadTime
+// (30 s) later, or for as long as it stays remembered. Node ids name
+// nodes for good (the ring is built from them), so a dead member's name
+// is reclaimed at once; a member still counted alive at its old address
+// is not, until SWIM declares it dead.
+func (g *Gossip) memberlistConfig(tune func(*memberlist.Config), nt memberlist.NodeAwareTransport,
 	local netip.AddrPort, logger *log.Logger) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
+	c.DeadNodeReclaimTime = deadNodeReclaimTime
 	if tune != nil {
 		tune(c)
 	}
@@ -183,10 +202,11 @@ func (g *Gossip) Self() Member { return g.table.get(g.self) }
 // advertises, with the real port when BindAddr asked for port 0.
 func (g *Gossip) LocalAddr() string { return g.addr }
 
-// Close stops the background join and shuts memberlist down without a
-// leave: to the others this node has failed (see Leave). It waits for a
-// join attempt in flight, which can take memberlist's TCPTimeout against
-// an unreachable seed. Close is idempotent.
+// Close stops the background join and the reconnect loop and shuts memberlist
+// down without a leave: to the others this node has failed (see Leave).
+// It waits for a join or reconnect attempt in flight, which can take
+// memberlist's TCPTimeout against an unreachable peer. Close is
+// idempotent.
 func (g *Gossip) Close() error {
 	g.life.Lock()
 	if g.closed {

@@ -82,7 +82,7 @@ func TestSettingsMismatchRefusesJoin(t *testing.T) {
 			cfg := config("x", nodes[0].LocalAddr())
 			cfg.Settings = tc.local
 			began := time.Now()
-			g, err := gossip.New(cfg)
+			g, err := gossip.New(isolated(t, cfg))
 			if err == nil {
 				g.Close()
 				t.Fatal("New joined a cluster with other settings")
@@ -265,6 +265,8 @@ func TestValidate(t *testing.T) {
 		"bad seed":                    func(c *gossip.Config) { c.Seeds = []string{"no-port"} },
 		"known without id":            func(c *gossip.Config) { c.Known = []gossip.Member{{RPCAddr: "x"}} },
 		"negative timeout":            func(c *gossip.Config) { c.JoinTimeout = -time.Second },
+		"negative reconnect interval": func(c *gossip.Config) { c.ReconnectInterval = -time.Second },
+		"negative reconnect backoff":  func(c *gossip.Config) { c.ReconnectBackoff = -time.Second },
 		"meta too big":                func(c *gossip.Config) { c.RPCAddr = strings.Repeat("x", 600) },
 		"negative heartbeat interval": func(c *gossip.Config) { c.HeartbeatInterval = -time.Second },
 		"negative phi threshold":      func(c *gossip.Config) { c.PhiThreshold = -1 },
@@ -288,6 +290,7 @@ func TestZeroDurationsMeanDefaults(t *testing.T) {
 	t.Parallel()
 	cfg := config("a")
 	cfg.JoinTimeout, cfg.JoinBackoff, cfg.JoinBackoffMax = 0, 0, 0
+	cfg.ReconnectInterval, cfg.ReconnectBackoff = 0, 0
 	cfg.HeartbeatInterval, cfg.PhiThreshold, cfg.Phi, cfg.Now = 0, 0, phi.Config{}, nil
 	start(t, cfg)
 }

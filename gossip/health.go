@@ -68,7 +68,17 @@ func (h *health) heartbeat(id string, boot uint64, now time.Time) bool {
 // if it had just sent a heartbeat: a node that dies before its first real
 // heartbeat is suspected like any other, instead of keeping phi 0 until
 // SWIM declares it dead. It reports whether the suspected flag changed.
-func (h *health) restarted(id string, boot uint64) bool {
+func (h *health) restarted(id string, boot uint64) bool { return h.reseed(id, boot, false) }
+
+// revived tells health that memberlist counts peer id (in life boot) as
+// live again after it had failed: its detector starts afresh, as for a
+// restart, since the outage (a partition, say) is not part of its arrival
+// pattern and would otherwise keep it suspect until its next heartbeat.
+func (h *health) revived(id string, boot uint64) bool { return h.reseed(id, boot, true) }
+
+// reseed restarts id's detector as if it had just sent a heartbeat, when
+// boot is another life than the detector's or always is set.
+func (h *health) reseed(id string, boot uint64, always bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
@@ -79,7 +89,7 @@ func (h *health) restarted(id string, boot uint64) bool {
 		h.peers[id] = p
 		return false
 	}
-	if p.boot == boot {
+	if p.boot == boot && !always {
 		return false
 	}
 	p.det.Reset()

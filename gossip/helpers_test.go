@@ -43,6 +43,8 @@ func config(id string, seeds ...string) gossip.Config {
 	c.JoinTimeout = 5 * time.Second
 	c.JoinBackoff = 20 * time.Millisecond
 	c.JoinBackoffMax = 100 * time.Millisecond
+	c.ReconnectBackoff = 50 * time.Millisecond
+	c.ReconnectInterval = 500 * time.Millisecond
 	c.Tune = fast
 	c.HeartbeatInterval = 50 * time.Millisecond
 	c.Phi = testPhi
@@ -54,10 +56,27 @@ func config(id string, seeds ...string) gossip.Config {
 // beyond the stalls a busy race-enabled test binary sees.
 var testPhi = phi.Config{MinStdDev: 100 * time.Millisecond, AcceptablePause: 1500 * time.Millisecond}
 
-// start starts a node and closes it when the test ends.
+// isolated returns cfg with a memberlist label unique to test t:
+// memberlist drops packets and streams with another label, so a node of a
+// test running in parallel that comes to listen on an address a node of t
+// used (a crashed node's, which the reconnect loop keeps dialling) can
+// never merge the two clusters.
+func isolated(t *testing.T, cfg gossip.Config) gossip.Config {
+	tune, label := cfg.Tune, t.Name()
+	label = label[:min(len(label), 255)] // memberlist's limit
+	cfg.Tune = func(c *memberlist.Config) {
+		if tune != nil {
+			tune(c)
+		}
+		c.Label = label
+	}
+	return cfg
+}
+
+// start starts a node, isolated to t, and closes it when the test ends.
 func start(t *testing.T, cfg gossip.Config) *gossip.Gossip {
 	t.Helper()
-	g, err := gossip.New(cfg)
+	g, err := gossip.New(isolated(t, cfg))
 	if err != nil {
 		t.Fatalf("start %s: %v", cfg.NodeID, err)
 	}

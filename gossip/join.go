@@ -11,17 +11,20 @@ import (
 	"github.com/ringkv/ringkv/internal/backoff"
 )
 
-// join runs the join loop for New: it returns nil once joined, the
-// mismatch if a seed's cluster has other settings, and nil after
-// JoinTimeout, leaving the loop running in the background.
+// join starts the reconnect loop and, given seeds, the join loop for
+// New, and waits for the join: it returns nil once joined, the mismatch if
+// a seed's cluster has other settings, and nil after JoinTimeout, leaving
+// the join loop running in the background. The reconnect loop runs from
+// the start, so a restarted node also finds its cluster through the
+// members it remembers (Config.Known) when its seeds are down.
 func (g *Gossip) join(cfg Config) error {
 	seeds := otherSeeds(cfg.Seeds, netip.MustParseAddrPort(g.addr))
+	g.wg.Go(func() { g.reconnectLoop(seeds, cfg.ReconnectBackoff, cfg.ReconnectInterval) })
 	if len(seeds) == 0 {
 		return nil
 	}
 	result := make(chan error, 1)
-	g.wg.Add(1)
-	go g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result)
+	g.wg.Go(func() { g.joinLoop(seeds, cfg.JoinBackoff, cfg.JoinBackoffMax, result) })
 	timer := time.NewTimer(cfg.JoinTimeout)
 	defer timer.Stop()
 	select {
@@ -39,9 +42,8 @@ func (g *Gossip) join(cfg Config) error {
 // join succeeded or another member joined it. It reports success or a
 // settings mismatch on result without blocking (New may have stopped
 // listening). After a mismatch it keeps retrying, in case the seeds are
-// reconfigured.
+// reconfigured. It returns once joined, or when Close stops it.
 func (g *Gossip) joinLoop(seeds []string, base, ceiling time.Duration, result chan<- error) {
-	defer g.wg.Done()
 	for attempt := 0; ; attempt++ {
 		err := g.joinOnce(seeds)
 		var mismatch *SettingsMismatchError
@@ -78,15 +80,25 @@ func (g *Gossip) joinOnce(seeds []string) error {
 		return nil
 	}
 	g.guard.beginJoin()
-	_, err := g.ml.Join(seeds)
+	err := g.pushPull(seeds)
 	if mismatch := g.guard.endJoin(); mismatch != nil {
 		return mismatch
 	}
 	if err != nil {
-		return fmt.Errorf("gossip: join %s: %w", strings.Join(seeds, ","), err)
+		return err
 	}
 	if g.ml.NumMembers() < 2 {
 		return errAlone
+	}
+	return nil
+}
+
+// pushPull exchanges memberlist state with the first of addrs that
+// answers (memberlist's Join). The guard refuses a cluster with other
+// settings either way; joinOnce also has it record why.
+func (g *Gossip) pushPull(addrs []string) error {
+	if _, err := g.ml.Join(addrs); err != nil {
+		return fmt.Errorf("gossip: join %s: %w", strings.Join(addrs, ","), err)
 	}
 	return nil
 }

@@ -184,9 +184,14 @@ func (e events) NotifyUpdate(n *memberlist.Node) { e.observe(n, true) }
 func (e events) NotifyLeave(n *memberlist.Node) { e.observe(n, false) }
 
 func (e events) observe(n *memberlist.Node, alive bool) {
+	revived := alive && e.table.get(n.Name).State != StateAlive
 	changed := e.table.observe(n, alive)
 	if m, err := decodeMeta(n.Meta); err == nil && n.Name != e.table.self {
-		changed = e.health.restarted(n.Name, m.Boot) || changed
+		if revived {
+			changed = e.health.revived(n.Name, m.Boot) || changed
+		} else {
+			changed = e.health.restarted(n.Name, m.Boot) || changed
+		}
 	}
 	if changed {
 		e.notify()

@@ -124,8 +124,9 @@ func (g *guard) beginJoin() {
 }
 
 // endJoin stops recording and returns the first mismatch seen, if any. A
-// node that refuses someone else's join at the same moment is recorded too;
-// that race only makes a joining node give up early.
+// mismatch met at the same moment by someone else's join or by this node's
+// reconnect loop is recorded too; that race only makes a joining node give
+// up early.
 func (g *guard) endJoin() *SettingsMismatchError {
 	g.mu.Lock()
 	defer g.mu.Unlock()

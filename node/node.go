@@ -26,6 +26,11 @@ type Deps struct {
 	FS         vfs.FS                   // Pebble's filesystem; nil → disk
 	Listener   net.Listener             // the API listener; nil → listen on Config.Listen
 	TuneGossip func(*memberlist.Config) // adjusts memberlist timings (tests)
+	// GossipTransport wraps memberlist's network transport, and Dial opens
+	// the connections to peers' API servers (nil → a net.Dialer): tests
+	// partition a cluster through both (see internal/faults).
+	GossipTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	Dial            func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Node is one running ringkv server.
@@ -88,7 +93,7 @@ func (n *Node) start(deps Deps) error {
 		}
 	}
 	n.addr = ln.Addr().String()
-	n.peers = newPeers(n.cfg.ID, n.store, n.storeHint, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1))
+	n.peers = newPeers(n.cfg.ID, n.store, n.storeHint, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1), deps.Dial)
 	n.coord = quorum.New(quorum.Config{Self: n.cfg.ID, N: n.cfg.N, Replicas: n.peers,
 		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout, ReplicaTimeout: n.cfg.ReplicaTimeout,
 		HintedHandoff: !n.cfg.DisableHintedHandoff, Healthy: n.healthy})
@@ -104,7 +109,7 @@ func (n *Node) start(deps Deps) error {
 	// Gossip and the first view of the ring come before serving: every
 	// handler may rely on both. Peers' calls wait in the listen backlog
 	// meanwhile, under their own deadlines.
-	g, err := gossip.New(n.gossipConfig(deps.TuneGossip))
+	g, err := gossip.New(n.gossipConfig(deps))
 	if err == nil {
 		n.gossip = g
 		err = n.refreshView()
@@ -129,7 +134,7 @@ func (n *Node) start(deps Deps) error {
 	return nil
 }
 
-func (n *Node) gossipConfig(tune func(*memberlist.Config)) gossip.Config {
+func (n *Node) gossipConfig(deps Deps) gossip.Config {
 	gc := gossip.DefaultConfig()
 	gc.NodeID = n.cfg.ID
 	gc.BindAddr = n.cfg.Gossip
@@ -140,7 +145,8 @@ func (n *Node) gossipConfig(tune func(*memberlist.Config)) gossip.Config {
 	gc.PhiThreshold = n.cfg.PhiThreshold
 	gc.HeartbeatInterval = n.cfg.HeartbeatInterval
 	gc.Logger = n.log.With("component", "gossip")
-	gc.Tune = tune
+	gc.Tune = deps.TuneGossip
+	gc.WrapTransport = deps.GossipTransport
 	gc.OnChange = n.notifyChanged
 	var known []gossip.Member
 	if _, err := n.store.LoadMembers(&known); err != nil {

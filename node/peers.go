@@ -59,8 +59,9 @@ type peerPool struct {
 // entropyClient is a peer's anti-entropy service.
 type entropyClient = ringkvv1connect.AntiEntropyServiceClient
 
-func newPeerPool() peerPool {
-	tr := &http.Transport{Protocols: new(http.Protocols)}
+// newPeerPool's connections are opened by dial; nil means a net.Dialer.
+func newPeerPool(dial dialFunc) peerPool {
+	tr := &http.Transport{Protocols: new(http.Protocols), DialContext: dial}
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	return peerPool{http: &http.Client{Transport: opstream.Transport(tr)}, clients: map[string]ringkvv1connect.ReplicaServiceClient{},
 		entropy: map[string]entropyClient{}}
@@ -84,10 +85,13 @@ func (p *peers) entropyClient(id string) (entropyClient, error) {
 	return c, nil
 }
 
-func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int) *peers {
+// dialFunc opens a connection to a peer, as net.Dialer.DialContext does.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int, dial dialFunc) *peers {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
-		fg: newPeerPool(), bulk: newPeerPool(), ctx: ctx, cancel: cancel,
+		fg: newPeerPool(dial), bulk: newPeerPool(dial), ctx: ctx, cancel: cancel,
 		addrs: map[string]string{}, open: map[string]*streamSlot{}, bulkOpen: map[string]*streamSlot{}}
 }
 

@@ -40,7 +40,7 @@ func (f fakePeer) Stream(ctx context.Context, st *peerStream) error { return f.s
 func dialFakePeer(t *testing.T, stall time.Duration, behaviour func(context.Context, *peerStream) error) *replicaStream {
 	t.Helper()
 	url := serveFakePeer(t, behaviour)
-	pool := newPeerPool()
+	pool := newPeerPool(nil)
 	t.Cleanup(pool.http.CloseIdleConnections)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -281,7 +281,7 @@ func TestStreamReopensOnlyAfterABackoff(t *testing.T) {
 		opens.Add(1)
 		return connect.NewError(connect.CodeUnavailable, errors.New("not taking streams"))
 	})
-	p := newPeers("n1", nil, nil, 1<<20)
+	p := newPeers("n1", nil, nil, 1<<20, nil)
 	t.Cleanup(p.close)
 	p.setAddrs(map[string]gossip.Member{"n2": {RPCAddr: strings.TrimPrefix(url, "http://")}})
 	for range 200 {

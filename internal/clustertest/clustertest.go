@@ -1,7 +1,8 @@
 // Package clustertest runs several real ringkv nodes in one test process:
 // real memberlist on loopback, real Pebble in temporary directories, real
 // Connect servers. Tests use its verbs: New, Client, Stop, Restart,
-// WaitConverged.
+// Partition, Heal, WaitConverged. Every node's gossip and peer traffic goes
+// through one faults.Network, which passes everything until Partition.
 package clustertest
 
 import (
@@ -21,6 +22,7 @@ import (
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 
 	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/internal/faults"
 	"github.com/ringkv/ringkv/internal/testwait"
 	"github.com/ringkv/ringkv/node"
 )
@@ -29,6 +31,8 @@ import (
 type Cluster struct {
 	t     testing.TB
 	nodes []*member
+	net   *faults.Network
+	tune  func(*memberlist.Config) // after FastGossip; may be nil
 	// crashable: nodes keep their data in memory that Crash can roll back
 	// to what was synced (see crash.go).
 	crashable bool
@@ -58,11 +62,18 @@ func FastGossip(c *memberlist.Config) {
 // until every node sees every other alive. Nodes are stopped at cleanup.
 func New(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 	t.Helper()
-	return newCluster(t, n, false, opts)
+	return NewTuned(t, n, nil, opts...)
 }
 
-func newCluster(t testing.TB, n int, crashable bool, opts []func(*node.Config)) *Cluster {
-	c := &Cluster{t: t, clients: map[string]*client.Client{}, crashable: crashable}
+// NewTuned is New with tune applied to every node's memberlist
+// configuration after FastGossip.
+func NewTuned(t testing.TB, n int, tune func(*memberlist.Config), opts ...func(*node.Config)) *Cluster {
+	t.Helper()
+	return newCluster(t, n, false, tune, opts)
+}
+
+func newCluster(t testing.TB, n int, crashable bool, tune func(*memberlist.Config), opts []func(*node.Config)) *Cluster {
+	c := &Cluster{t: t, clients: map[string]*client.Client{}, net: faults.NewNetwork(), tune: tune, crashable: crashable}
 	seeds := []string{}
 	for i := 1; i <= n; i++ {
 		cfg := node.Config{
@@ -96,8 +107,8 @@ func newCluster(t testing.TB, n int, crashable bool, opts []func(*node.Config)) 
 
 // start starts m. The first start binds port 0 for both the API and
 // gossip, so the kernel picks ports nobody holds; a restart comes back on
-// the same ones: peers cache the API address, and memberlist refuses a
-// known name at a new address. Should something else (an outgoing
+// the same ones, as a restarted server usually does (package gossip tests
+// a restart at a new address). Should something else (an outgoing
 // connection from a test running in parallel) hold one of them in the
 // meantime, the restart waits for it to be let go.
 func (c *Cluster) start(m *member) {
@@ -105,7 +116,7 @@ func (c *Cluster) start(m *member) {
 	var nd *node.Node
 	var err error
 	testwait.Until(c.t, 10*time.Second, "start "+m.cfg.ID, func() bool {
-		deps, ok := c.deps(m)
+		deps, ok := c.crashDeps(m, c.deps(m.cfg.ID))
 		if !ok {
 			return false
 		}
@@ -123,7 +134,44 @@ func (c *Cluster) start(m *member) {
 	m.node = nd
 	m.cfg.Listen = nd.Addr()
 	m.cfg.Gossip = nd.GossipAddr()
+	c.net.Register(m.cfg.ID, m.cfg.Listen, m.cfg.Gossip)
 }
+
+// deps are node id's seams: fast gossip, and its gossip and peer traffic
+// through the cluster's fault network. The memberlist label keeps the
+// cluster to itself: a node of another test that comes to listen on an
+// address one of these nodes used is not merged in by a reconnect.
+func (c *Cluster) deps(id string) node.Deps {
+	label := fmt.Sprintf("clustertest-%p", c)
+	return node.Deps{
+		TuneGossip: func(mc *memberlist.Config) {
+			FastGossip(mc)
+			mc.Label = label
+			if c.tune != nil {
+				c.tune(mc)
+			}
+		},
+		GossipTransport: func(t memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
+			return c.net.Transport(id, t)
+		},
+		Dial: c.net.Dialer(id, nil),
+	}
+}
+
+// Partition cuts the nodes of each group (ids separated by spaces) off
+// from those of every other group, gossip and replica traffic both ways,
+// until Heal; clients still reach every node. For example
+// c.Partition("n1", "n2 n3").
+func (c *Cluster) Partition(groups ...string) {
+	var gs [][]string
+	for _, g := range groups {
+		gs = append(gs, strings.Fields(g))
+	}
+	c.net.Partition(gs...)
+}
+
+// Heal ends a partition.
+func (c *Cluster) Heal() { c.net.Heal() }
 
 func (c *Cluster) member(id string) *member {
 	for _, m := range c.nodes {

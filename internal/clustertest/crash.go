@@ -18,13 +18,13 @@ import (
 // roll back to what they had synced, as a power cut would.
 func NewCrashable(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 	t.Helper()
-	return newCluster(t, n, true, opts)
+	return newCluster(t, n, true, nil, opts)
 }
 
-// deps are the seams node m starts on; false when its API address is still
-// held by something else (the caller retries).
-func (c *Cluster) deps(m *member) (node.Deps, bool) {
-	d := node.Deps{TuneGossip: FastGossip}
+// crashDeps adds to d what a crashable cluster's node m starts on: its
+// in-memory disk and a listener Crash can cut; false when its API address
+// is still held by something else (the caller retries).
+func (c *Cluster) crashDeps(m *member, d node.Deps) (node.Deps, bool) {
 	if !c.crashable {
 		return d, true
 	}
