@@ -25,4 +25,11 @@
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which
 //     requests are shed with ResourceExhausted).
+//   - A served stream holds at most opstream.MaxInFlight (1,024)
+//     operations, each from when it is read until its result is sent (not
+//     merely queued). A sender that stops reading its results stops its
+//     stream being read and costs at most that many results (1,024 Gets of
+//     a 256 KiB value: about 264 MiB); other streams and calls go on.
+//   - Served streams end before Close goes on to close what their
+//     operations use.
 package node

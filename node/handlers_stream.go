@@ -16,6 +16,8 @@ import (
 // Stream serves one peer's replica stream (see opstream.Serve); it ends
 // when the server shuts down.
 func (h replicaHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
+	h.n.streams.Add(1)
+	defer h.n.streams.Done()
 	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp, observer(h.n.metrics.streamBatch, h.n.metrics.streamResults))
 }
 

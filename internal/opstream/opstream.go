@@ -39,10 +39,13 @@ const (
 	// leaves the window at its first answer, not its last, so one slow
 	// operation does not hold back those queued behind it.
 	maxBatchesInFlight = 2
-	// maxInFlight bounds the operations one served stream runs at once;
-	// past it the server stops reading and HTTP/2 flow control holds the
-	// sender back.
-	maxInFlight = 1024
+	// MaxInFlight bounds the operations one served stream holds, from
+	// reading one until its result is sent (not merely queued); past it
+	// the server stops reading and HTTP/2 flow control holds the sender
+	// back. So a sender that never reads its results costs the server at
+	// most this many results (with 256 KiB Gets, 264 MiB), and stalls
+	// only its own stream.
+	MaxInFlight = 1024
 	// MaxTimeout caps the time an operation says it has left, and is what
 	// an operation without a deadline is given.
 	MaxTimeout = time.Hour
