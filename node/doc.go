@@ -18,9 +18,13 @@
 //     replica operation on a stream carries the time it has left, and the
 //     receiver does not start it after that.
 //   - Foreground replica operations for a peer ride one stream to it
-//     (stream.go), answered by id; at most two batches are in flight, and
-//     a stream whose peer stops reading or answering is torn down, failing
-//     what was pending on it. Background work has its own connections.
+//     (stream.go), answered by id; at most two batches are in flight.
+//     Each operation fails at its own deadline; a stream is torn down
+//     (failing what is still pending) only once its peer is stuck: every
+//     operation in flight unanswered opstream.DefaultStall (5 s) past its
+//     deadline, and nothing else answered for as long. A slow peer never
+//     fails an operation that still has time. Background work has its own
+//     connections.
 //   - Every size and queue is bounded: key length, value size, siblings per
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which
