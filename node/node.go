@@ -49,12 +49,9 @@ type Node struct {
 	// suspicions counts members seen going from alive to suspect.
 	suspicions atomic.Uint64
 
-	changed  chan struct{} // membership changed; capacity 1
-	draining chan struct{} // closed when the server shuts down: streams end
-	// streams counts served streams. A stream its sender resets leaves
-	// its connection idle, so Shutdown can return while the stream's
-	// operations still run; Close waits for them here.
-	streams   sync.WaitGroup
+	changed   chan struct{} // membership changed; capacity 1
+	draining  chan struct{} // closed when the server shuts down: streams end
+	streams   servedStreams
 	stop      chan struct{}
 	loops     sync.WaitGroup
 	closeOnce sync.Once
@@ -206,7 +203,7 @@ func (n *Node) Close(ctx context.Context) error {
 			n.log.Warn("api shutdown", "err", err)
 			n.srv.Close()
 		}
-		n.streams.Wait()
+		n.streams.closeAndWait()
 		n.coord.Wait()
 		n.abort()
 		n.log.Info("node stopped")
