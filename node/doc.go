@@ -30,9 +30,13 @@
 //     replica operation on a stream carries the time it has left, and the
 //     receiver does not start it after that.
 //   - Foreground replica operations for a peer ride one stream to it
-//     (stream.go), answered by id; at most two batches are in flight, and
-//     a stream whose peer stops reading or answering is torn down, failing
-//     what was pending on it. Background work has its own connections.
+//     (stream.go), answered by id; at most two batches are in flight.
+//     Each operation fails at its own deadline; a stream is torn down
+//     (failing what is still pending) only once its peer is stuck: every
+//     operation in flight unanswered opstream.DefaultStall (5 s) past its
+//     deadline, and nothing else answered for as long. A slow peer never
+//     fails an operation that still has time. Background work has its own
+//     connections.
 //   - Every size and queue is bounded: key length, value size, siblings per
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which
@@ -46,4 +50,11 @@
 //   - A tombstone is reaped only by the rule of package reap: after the
 //     grace period, once an exchange started after it has verified every
 //     other primary.
+//   - A served stream holds at most opstream.MaxInFlight (1,024)
+//     operations, each from when it is read until its result is sent (not
+//     merely queued). A sender that stops reading its results stops its
+//     stream being read and costs at most that many results (1,024 Gets of
+//     a 256 KiB value: about 264 MiB); other streams and calls go on.
+//   - Served streams end before Close goes on to close what their
+//     operations use.
 package node

@@ -56,6 +56,7 @@ type Node struct {
 
 	changed   chan struct{} // membership changed; capacity 1
 	draining  chan struct{} // closed when the server shuts down: streams end
+	streams   servedStreams
 	stop      chan struct{}
 	loops     sync.WaitGroup
 	closeOnce sync.Once
@@ -208,6 +209,7 @@ func (n *Node) Close(ctx context.Context) error {
 			n.log.Warn("api shutdown", "err", err)
 			n.srv.Close()
 		}
+		n.streams.closeAndWait()
 		n.coord.Wait()
 		n.abort()
 		n.log.Info("node stopped")

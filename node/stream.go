@@ -21,7 +21,8 @@ type replicaStreamClient interface {
 }
 
 // openStream starts a replica stream to peer through client, torn down
-// after stall (see opstream.DefaultStall); wg owns its goroutines.
+// once the peer is stuck for stall (see opstream.DefaultStall); wg owns
+// its goroutines.
 func openStream(ctx context.Context, wg *sync.WaitGroup, peer string, client replicaStreamClient, stall time.Duration) *replicaStream {
 	return opstream.Open(ctx, wg, wire.Replica, peer, client.Stream, stall)
 }

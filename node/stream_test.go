@@ -19,6 +19,7 @@ import (
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/internal/opstream"
 	"github.com/ringkv/ringkv/internal/testwait"
 )
 
@@ -212,8 +213,9 @@ func TestStreamSlowOperationDoesNotHoldTheWindow(t *testing.T) {
 }
 
 // A peer that reads but never answers: callers give up at their own
-// deadlines, and once the oldest batch has gone unanswered for the stall
-// time the stream fails and refuses new operations at once.
+// deadlines, and once the operations in flight have gone unanswered for
+// the stall time past their deadlines the stream fails and refuses new
+// operations at once.
 func TestStreamFailsWhenThePeerNeverAnswers(t *testing.T) {
 	s := dialFakePeer(t, 300*time.Millisecond, func(_ context.Context, st *peerStream) error {
 		for {
@@ -236,9 +238,11 @@ func TestStreamFailsWhenThePeerNeverAnswers(t *testing.T) {
 	}
 }
 
-// A peer that stops reading: once HTTP/2 flow control fills, Send blocks;
-// after the stall time the stream is torn down, which unblocks it, and
-// every pending operation fails instead of waiting out its deadline.
+// A peer that stops reading: once HTTP/2 flow control fills, Send blocks.
+// Each operation fails at its own deadline; once the peer has left every
+// operation in flight unanswered for the stall time past its deadline, it
+// is stuck: the stream is torn down, which unblocks Send, and new
+// operations are refused at once.
 func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
 	s := dialFakePeer(t, 300*time.Millisecond, func(ctx context.Context, _ *peerStream) error {
 		<-ctx.Done()
@@ -246,24 +250,106 @@ func TestStreamFailsWhenThePeerStopsReading(t *testing.T) {
 	})
 	big := make([]byte, 900<<10) // two of these fill the peer's 1 MiB window
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
 	for i := range 3 {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			_, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_WRITE, "", fmt.Appendf(nil, "k%d", i), big)
-			errs <- err
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("op %d: %v, want its own deadline", i, err)
+			}
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want the stream's failure well before the deadline", err)
+	testwait.Until(t, 10*time.Second, "the stuck peer's stream fails", func() bool { return ended(s) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	_, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_READ, "", []byte("k"), nil)
+	if err == nil || !strings.Contains(err.Error(), "unanswered") {
+		t.Fatalf("err = %v, want the stream's failure", err)
+	}
+}
+
+// A peer slower than the stall time is not a stuck one: an operation
+// whose own deadline has not passed is waited for, whether the peer holds
+// its answer (the batch goes unanswered) or stops reading for a while (the
+// send blocks under HTTP/2 flow control), and even while an operation it
+// lost is long past its own deadline. Issue 10: a stream was torn down 5 s
+// after its oldest batch went unanswered, failing every operation in
+// flight whatever their deadlines.
+func TestStreamWaitsOutEachOperationsOwnDeadline(t *testing.T) {
+	const answerAfter = opstream.DefaultStall + time.Second
+	for _, tc := range []struct {
+		name string
+		peer func(context.Context, *peerStream) error
+		size int
+	}{
+		{"peer answers late", answeringAfter(answerAfter), 0},
+		{"peer reads late", readingAfter(answerAfter), 900 << 10}, // two of these fill the peer's 1 MiB window
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialFakePeer(t, opstream.DefaultStall, tc.peer)
+			lost, cancelLost := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancelLost()
+			if _, err := replicaDo(lost, s, ringkvv1.ReplicaOp_KIND_READ, "", []byte("lost"), nil); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("lost op: %v, want its own deadline", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			for i := range 3 {
+				wg.Go(func() {
+					key := fmt.Appendf(nil, "k%d", i)
+					got, err := replicaDo(ctx, s, ringkvv1.ReplicaOp_KIND_WRITE, "", key, make([]byte, tc.size))
+					if err != nil || !bytes.Equal(got, key) {
+						t.Errorf("op %d with 20 s to run, over a peer that answers after %v: %q, %v", i, answerAfter, got, err)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// answeringAfter answers each operation with its key, d after reading it,
+// except those whose key is "lost".
+func answeringAfter(d time.Duration) func(context.Context, *peerStream) error {
+	return func(ctx context.Context, st *peerStream) error {
+		var sendMu sync.Mutex // answers come from timers
+		var answers sync.WaitGroup
+		defer answers.Wait() // the stream ends when this returns
+		for {
+			batch, err := st.Receive()
+			if err != nil {
+				return nil
+			}
+			for _, op := range batch.GetOps() {
+				if string(op.GetKey()) == "lost" {
+					continue
+				}
+				answers.Add(1)
+				time.AfterFunc(d, func() {
+					defer answers.Done()
+					sendMu.Lock()
+					defer sendMu.Unlock()
+					st.Send(&ringkvv1.ReplicaResults{Results: []*ringkvv1.ReplicaResult{{Id: op.GetId(), Set: op.GetKey()}}})
+				})
+			}
 		}
 	}
-	if !ended(s) {
-		t.Fatal("stream still open after a stalled send")
+}
+
+// readingAfter reads nothing for d, then answers each operation with its
+// key at once, except those whose key is "lost".
+func readingAfter(d time.Duration) func(context.Context, *peerStream) error {
+	return func(ctx context.Context, st *peerStream) error {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil
+		}
+		return answeringAfter(0)(ctx, st)
 	}
 }
 

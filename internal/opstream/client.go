@@ -27,7 +27,9 @@ type Client[B, Op, Rs, Res any] struct {
 	cancel context.CancelFunc
 	kick   chan struct{} // operations queued or a batch answered; capacity 1
 	stall  time.Duration // see DefaultStall
-	window int           // see Protocol.Window
+	// watchdog fires when the peer may be stuck (see watch).
+	watchdog *time.Timer
+	window   int // see Protocol.Window
 	// answeredAny is set once the peer has answered anything: the stream
 	// worked, whatever ended it later.
 	answeredAny atomic.Bool
@@ -38,6 +40,8 @@ type Client[B, Op, Rs, Res any] struct {
 	pending map[uint64]*call[Op, Res] // queued or sent, not yet answered
 	flight  []*sentBatch              // sent, not yet fully answered, oldest first
 	unread  int                       // batches in flight with no answer yet
+	latest  time.Time                 // the latest deadline in flight
+	heard   time.Time                 // when the peer last answered
 	err     error                     // why the stream ended; set once
 	endedAt time.Time                 // when it ended
 }
@@ -59,13 +63,14 @@ type outcome[Res any] struct {
 
 // sentBatch is a batch in flight.
 type sentBatch struct {
-	sent       time.Time
+	expires    time.Time // the latest deadline of its operations
 	unanswered int
 	started    bool // some answer came: the peer has read it
 }
 
 // Open starts a stream to peer (a name for errors) through open, torn
-// down after stall (see DefaultStall); wg owns its goroutines, which end
+// down when the peer leaves every operation in flight unanswered stall
+// past its deadline (see DefaultStall); wg owns its goroutines, which end
 // when ctx does or the stream fails.
 func Open[B, Op, Rs, Res any](ctx context.Context, wg *sync.WaitGroup, p *Protocol[B, Op, Rs, Res], peer string,
 	open func(context.Context) *connect.BidiStreamForClient[B, Rs], stall time.Duration) *Client[B, Op, Rs, Res] {
@@ -75,6 +80,8 @@ func Open[B, Op, Rs, Res any](ctx context.Context, wg *sync.WaitGroup, p *Protoc
 	if c.window <= 0 {
 		c.window = maxBatchesInFlight
 	}
+	c.watchdog = time.AfterFunc(time.Hour, c.watch)
+	c.watchdog.Stop()
 	wg.Go(func() { c.send(ctx) })
 	wg.Go(c.receive)
 	return c
@@ -142,19 +149,15 @@ func (c *Client[B, Op, Rs, Res]) Failure() (endedAt time.Time, err error) {
 	return c.endedAt, c.err
 }
 
-// send writes batches until the stream ends.
+// send writes batches until the stream ends. A peer that stops reading
+// blocks Send under HTTP/2 flow control; the watchdog unblocks it by
+// failing the stream once the peer is stuck.
 func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
 	defer c.bidi.CloseRequest()
-	blocked := time.AfterFunc(time.Hour, func() { c.fail(fmt.Errorf("send blocked for %v", c.stall)) })
-	blocked.Stop()
-	unanswered := time.NewTimer(time.Hour) // fires when the oldest batch in flight stalls
-	unanswered.Stop()
-	var armedFor time.Time // the batch unanswered is armed for
 	var ops []*Op
 	for {
 		select {
 		case <-c.kick:
-		case <-unanswered.C:
 		case <-ctx.Done():
 			return
 		}
@@ -162,33 +165,16 @@ func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
 		// (woken by the answers that freed the window, say) queue theirs
 		// and ride in it; see server.flush.
 		runtime.Gosched()
-		for {
-			now := time.Now()
-			var again bool
-			var oldest time.Time
-			ops, again, oldest = c.take(ops[:0], now)
-			if !oldest.IsZero() && now.Sub(oldest) >= c.stall {
-				c.fail(fmt.Errorf("a batch went unanswered for %v", c.stall))
+		for again := true; again; {
+			ops, again = c.take(ops[:0], time.Now())
+			if len(ops) == 0 {
+				continue
+			}
+			err := c.bidi.Send(c.p.NewBatch(ops))
+			clear(ops)
+			if err != nil {
+				c.fail(err)
 				return
-			}
-			if len(ops) > 0 {
-				blocked.Reset(c.stall)
-				err := c.bidi.Send(c.p.NewBatch(ops))
-				blocked.Stop()
-				clear(ops)
-				if err != nil {
-					c.fail(err)
-					return
-				}
-			}
-			if !again {
-				// Re-arm only for a new oldest batch: a timer left armed for
-				// one since answered just wakes this loop once, harmlessly.
-				if !oldest.IsZero() && !oldest.Equal(armedFor) {
-					unanswered.Reset(oldest.Add(c.stall).Sub(now))
-					armedFor = oldest
-				}
-				break
 			}
 		}
 	}
@@ -197,22 +183,18 @@ func (c *Client[B, Op, Rs, Res]) send(ctx context.Context) {
 // take moves the next batch from the queue into flight, if the window has
 // room, appending its operations, with the time each has left, to ops.
 // Operations already past their deadline are dropped: their callers have
-// given up. again says whether more could be sent at once; oldest is when
-// the oldest batch in flight was sent (zero: none is).
-func (c *Client[B, Op, Rs, Res]) take(ops []*Op, now time.Time) (_ []*Op, again bool, oldest time.Time) {
+// given up. again says whether more could be sent at once.
+func (c *Client[B, Op, Rs, Res]) take(ops []*Op, now time.Time) (_ []*Op, again bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.unread < c.window {
 		ops = c.takeLocked(ops, now)
 	}
-	if len(c.flight) > 0 {
-		oldest = c.flight[0].sent
-	}
-	return ops, len(c.queue) > 0 && c.unread < c.window, oldest
+	return ops, len(c.queue) > 0 && c.unread < c.window
 }
 
 func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
-	b := &sentBatch{sent: now}
+	b := &sentBatch{}
 	size, i := 0, 0
 	for ; i < len(c.queue) && len(ops) < MaxBatchOps; i++ {
 		k := c.queue[i]
@@ -226,6 +208,9 @@ func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
 		}
 		c.p.SetHeader(k.op, k.id, min(left, MaxTimeout).Microseconds())
 		k.batch = b
+		if k.deadline.After(b.expires) {
+			b.expires = k.deadline
+		}
 		ops = append(ops, k.op)
 		size += k.size
 	}
@@ -236,6 +221,10 @@ func (c *Client[B, Op, Rs, Res]) takeLocked(ops []*Op, now time.Time) []*Op {
 		b.unanswered = len(ops)
 		c.flight = append(c.flight, b)
 		c.unread++
+		if b.expires.After(c.latest) {
+			c.latest = b.expires
+			c.watchdog.Reset(c.stuckAtLocked().Sub(now))
+		}
 	}
 	return ops
 }
@@ -251,6 +240,7 @@ func (c *Client[B, Op, Rs, Res]) receive() {
 		}
 		c.answeredAny.Store(true)
 		c.mu.Lock()
+		c.heard = time.Now()
 		for _, r := range c.p.Results(msg) {
 			id := c.p.ResultID(r)
 			if k, ok := c.pending[id]; ok {
@@ -284,7 +274,54 @@ func (c *Client[B, Op, Rs, Res]) answered(b *sentBatch) {
 			break
 		}
 	}
+	if b.expires.Equal(c.latest) {
+		c.rewatchLocked()
+	}
 	c.wake()
+}
+
+// rewatchLocked sets the watchdog for the latest deadline still in flight,
+// or stops it when nothing is.
+func (c *Client[B, Op, Rs, Res]) rewatchLocked() {
+	c.latest = time.Time{}
+	for _, f := range c.flight {
+		if f.expires.After(c.latest) {
+			c.latest = f.expires
+		}
+	}
+	if c.latest.IsZero() {
+		c.watchdog.Stop()
+		return
+	}
+	c.watchdog.Reset(time.Until(c.stuckAtLocked()))
+}
+
+// stuckAtLocked is when the peer is stuck if it answers nothing more:
+// stall after the later of its last answer and the latest deadline in
+// flight.
+func (c *Client[B, Op, Rs, Res]) stuckAtLocked() time.Time {
+	if c.heard.After(c.latest) {
+		return c.heard.Add(c.stall)
+	}
+	return c.latest.Add(c.stall)
+}
+
+// watch fails the stream once the peer is stuck: every operation in
+// flight is stall past its deadline, unanswered, and the peer has answered
+// nothing else for stall either. A served operation is answered by its
+// deadline (an expired one with DeadlineExceeded), so such a peer is not
+// just slow; and no operation sent is failed while its deadline, or any
+// other in flight, has yet to pass.
+func (c *Client[B, Op, Rs, Res]) watch() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch wait := time.Until(c.stuckAtLocked()); {
+	case c.latest.IsZero() || c.err != nil:
+	case wait > 0:
+		c.watchdog.Reset(wait) // an answer came, or a later deadline went out
+	default:
+		c.failLocked(fmt.Errorf("operations in flight went unanswered %v past their deadlines, and nothing else was answered", c.stall))
+	}
 }
 
 // fail ends the stream: every pending operation fails with err, and new
@@ -292,6 +329,10 @@ func (c *Client[B, Op, Rs, Res]) answered(b *sentBatch) {
 func (c *Client[B, Op, Rs, Res]) fail(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.failLocked(err)
+}
+
+func (c *Client[B, Op, Rs, Res]) failLocked(err error) {
 	if c.err != nil {
 		return
 	}
@@ -301,6 +342,7 @@ func (c *Client[B, Op, Rs, Res]) fail(err error) {
 		k.done <- outcome[Res]{err: c.err}
 		delete(c.pending, id)
 	}
-	c.queue, c.flight, c.unread = nil, nil, 0
+	c.queue, c.flight, c.unread, c.latest = nil, nil, 0, time.Time{}
+	c.watchdog.Stop()
 	c.cancel()
 }

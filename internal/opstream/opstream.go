@@ -39,18 +39,24 @@ const (
 	// leaves the window at its first answer, not its last, so one slow
 	// operation does not hold back those queued behind it.
 	maxBatchesInFlight = 2
-	// maxInFlight bounds the operations one served stream runs at once;
-	// past it the server stops reading and HTTP/2 flow control holds the
-	// sender back.
-	maxInFlight = 1024
+	// MaxInFlight bounds the operations one served stream holds, from
+	// reading one until its result is sent (not merely queued); past it
+	// the server stops reading and HTTP/2 flow control holds the sender
+	// back. So a sender that never reads its results costs the server at
+	// most this many results (with 256 KiB Gets, 264 MiB), and stalls
+	// only its own stream.
+	MaxInFlight = 1024
 	// MaxTimeout caps the time an operation says it has left, and is what
 	// an operation without a deadline is given.
 	MaxTimeout = time.Hour
-	// DefaultStall is how long a Send may block (the peer stopped reading
-	// and HTTP/2 flow control is full), or the oldest batch in flight may
-	// go unanswered, before a stream is torn down and its operations fail.
-	// Far longer than any operation's deadline: a peer this slow is stuck,
-	// not busy.
+	// DefaultStall is how long past the latest deadline in flight a peer
+	// may leave those operations unanswered, having answered nothing else
+	// for as long either, before the stream is torn down and what is still
+	// pending on it fails. Until then each operation fails at its own
+	// deadline, and one whose deadline has not passed is waited for, even
+	// behind a peer that stopped reading (Send blocked under HTTP/2 flow
+	// control). A peer serving a stream answers every operation by its
+	// deadline, so one this late is stuck, not busy.
 	DefaultStall = 5 * time.Second
 )
 

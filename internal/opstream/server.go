@@ -17,13 +17,15 @@ import (
 // writes share Pebble's fsyncs). apply runs one operation, which must be
 // done by its deadline, and returns its result; Serve sets the result's
 // id. This goroutine writes the results: each message carries every
-// result that completed while the previous one was being written. When
+// result that completed while the previous one was being written, and
+// an operation counts against MaxInFlight until its result is sent. When
 // draining closes, the stream stops taking operations, answers those in
 // flight and ends. obs sees the stream's messages.
 func Serve[B, Op, Rs, Res any](p *Protocol[B, Op, Rs, Res], st *connect.BidiStream[B, Rs], draining <-chan struct{},
 	apply func(op *Op, deadline time.Time) *Res, obs Observer) error {
 	s := &server[B, Op, Rs, Res]{p: p, apply: apply, obs: obs, kick: make(chan struct{}, 1),
-		sem: make(chan struct{}, maxInFlight), work: make(chan job[Op], maxInFlight)}
+		sem: make(chan struct{}, MaxInFlight), work: make(chan job[Op], MaxInFlight), done: make(chan struct{})}
+	defer close(s.done)
 	// The reader may outlive this function by a moment when the server
 	// drains: net/http closes the request body once the handler returns,
 	// which ends its Receive; the buffered channel never blocks it.
@@ -62,8 +64,13 @@ type server[B, Op, Rs, Res any] struct {
 	apply func(*Op, time.Time) *Res
 	obs   Observer
 	kick  chan struct{} // results are waiting; capacity 1
-	sem   chan struct{} // operations in flight
-	work  chan job[Op]  // operations for the workers; as big as sem
+	// sem holds a slot for each operation from when it is read until its
+	// result is sent, not merely queued: a sender that stops reading
+	// results stops this stream reading operations, and holds at most
+	// MaxInFlight results here.
+	sem  chan struct{}
+	work chan job[Op]  // operations for the workers; as big as sem
+	done chan struct{} // closed when Serve returns: no slot will free
 
 	mu      sync.Mutex
 	stopped bool // no new operations start; work is closed
@@ -100,7 +107,11 @@ func (s *server[B, Op, Rs, Res]) receive(st *connect.BidiStream[B, Rs]) error {
 		}
 		now := time.Now()
 		for _, op := range ops {
-			s.sem <- struct{}{}
+			select {
+			case s.sem <- struct{}{}:
+			case <-s.done:
+				return nil
+			}
 			id, us := s.p.Header(op)
 			if !s.start(job[Op]{op: op, id: id, deadline: now.Add(timeLeft(us))}) {
 				<-s.sem
@@ -136,14 +147,12 @@ func (s *server[B, Op, Rs, Res]) worker() {
 		s.p.SetResultID(r, j.id)
 		s.mu.Lock()
 		s.results = append(s.results, r)
-		// Idle before the slot frees, so workers never outnumber slots.
-		s.idle++
+		s.idle++ // the slot stays taken until flush sends r
 		s.mu.Unlock()
 		select {
 		case s.kick <- struct{}{}:
 		default:
 		}
-		<-s.sem
 	}
 }
 
@@ -170,6 +179,9 @@ func (s *server[B, Op, Rs, Res]) flush(st *connect.BidiStream[B, Rs]) error {
 		}
 		if err := st.Send(s.p.NewResults(results[:i])); err != nil {
 			return err
+		}
+		for range i {
+			<-s.sem
 		}
 		results = results[i:]
 	}
