@@ -74,8 +74,9 @@ type Config struct {
 	// preference list only, and a replica that misses one catches up only
 	// through read repair.
 	DisableHintedHandoff bool
-	// HintWindow is how long a hint is kept for an absent replica; 0 → 3h.
-	// Older hints are dropped (and counted): anti-entropy covers them.
+	// HintWindow is how long a hint is kept for an absent replica after the
+	// newest write merged into it; 0 → 3h. Older hints are dropped (and
+	// counted): anti-entropy covers them.
 	HintWindow time.Duration
 	// HintBudgetBytes bounds the hints held for one target; 0 → 1 GiB.
 	HintBudgetBytes int64

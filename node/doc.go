@@ -37,6 +37,12 @@
 //     deadline, and nothing else answered for as long. A slow peer never
 //     fails an operation that still has time. Background work has its own
 //     connections.
+//   - A hint is kept for the hint window after the newest write merged
+//     into it (node/hintwindow), then dropped. Each hint has an entry in an
+//     index by creation time, written and deleted in the same batch as the
+//     hint, so expiry reads only the hints it drops; delivery reads hints
+//     a page at a time and holds no iterator and no store lock while it
+//     waits on the rate limiter, a send slot or a peer.
 //   - Every size and queue is bounded: key length, value size, siblings per
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which

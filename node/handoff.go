@@ -12,14 +12,18 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ringkv/ringkv/internal/backoff"
+	"github.com/ringkv/ringkv/node/hintwindow"
 )
 
 // handoff delivers hints to their targets once the failure detector finds
 // them healthy again: paced by a rate limit and a bound on concurrent
 // sends so a returning node is not flooded, retried with exponential
 // backoff and full jitter, and deleted only after the target acknowledged
-// durably. Hints past the window are dropped and counted; anti-entropy
-// covers them later.
+// durably. Hints past the window (counted from a hint's newest write) are
+// dropped and counted; anti-entropy covers them later. A round reads hints
+// a page at a time and waits (for the limiter, a send slot, a peer) with no
+// iterator open and no store lock held; expiry reads only the hints it
+// drops.
 type handoff struct {
 	store       *Store
 	send        func(ctx context.Context, target string, key, set []byte) error
@@ -84,7 +88,7 @@ func (h *handoff) round(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if h.now().Sub(stats[target].Oldest) > h.window {
+		if hintwindow.Expired(stats[target].Oldest, h.now(), h.window) {
 			h.expire(target)
 		}
 		if !h.healthy(target) || h.now().Before(h.backoff[target].next) {
@@ -108,7 +112,10 @@ func (h *handoff) backOff(target string) {
 }
 
 // deliver sends every hint held for target; it stops at the first failure
-// and reports whether the pass completed.
+// and reports whether the pass completed. ScanHints hands it hints a page
+// at a time with no iterator open and no store lock held, so its waits
+// (the limiter, a send slot, the peer) hold up neither compactions nor
+// Close.
 func (h *handoff) deliver(ctx context.Context, target string) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -116,7 +123,7 @@ func (h *handoff) deliver(ctx context.Context, target string) bool {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, h.concurrency)
 	err := h.store.ScanHints(target, func(hint Hint) bool {
-		if h.now().Sub(hint.Created) > h.window {
+		if hintwindow.Expired(hint.Created, h.now(), h.window) {
 			if ok, _ := h.store.DeleteHintIf(hint); ok {
 				h.dropped.Add(1)
 			}
@@ -140,23 +147,12 @@ func (h *handoff) deliver(ctx context.Context, target string) bool {
 }
 
 // expire drops the hints for target that are past the window, even while
-// the target is away, and records the oldest one left.
+// the target is away, reading only those (Store.ExpireHints).
 func (h *handoff) expire(target string) {
-	var oldest time.Time
-	err := h.store.ScanHints(target, func(hint Hint) bool {
-		if h.now().Sub(hint.Created) <= h.window {
-			if oldest.IsZero() || hint.Created.Before(oldest) {
-				oldest = hint.Created
-			}
-			return true
-		}
-		if ok, _ := h.store.DeleteHintIf(hint); ok {
-			h.dropped.Add(1)
-		}
-		return true
-	})
-	if err == nil {
-		h.store.hints.setOldest(target, oldest)
+	n, err := h.store.ExpireHints(target, h.now(), h.window)
+	h.dropped.Add(uint64(n))
+	if err != nil {
+		h.log.Warn("expiring hints", "target", target, "err", err)
 	}
 }
 

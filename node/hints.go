@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/ringkv/ringkv/node/hintwindow"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -16,10 +17,19 @@ import (
 //
 //	'h' | target id | 0x00 | data key  →  created (8 bytes, unix ns, big-endian) | encoded vclock.Set
 //
-// One hint per (target, key): a later hint for the same pair is synced into
-// it and keeps the earlier creation time, so the hint window counts from
-// the first write the target missed.
+// with an index by creation time beside them (hintindex.go), written in
+// the same batch. One hint per (target, key): a later hint for the same
+// pair is synced into it and the hint's creation time moves to the later
+// write's (hintwindow.Merged), so the window counts from the newest write
+// the target missed.
 const prefixHint = 'h'
+
+// Pages in which hints are read: delivery and scans hold an iterator only
+// while they read a page, never while they use it.
+const (
+	hintPageHints = 64
+	hintPageBytes = 4 << 20 // a page holds at least one hint, whatever its size
+)
 
 var (
 	// ErrHintBudget refuses a hint that would take a target's hints over
@@ -32,7 +42,7 @@ var (
 type HintStats struct {
 	Count  int64
 	Bytes  int64
-	Oldest time.Time // zero when Count is 0; may be older than the oldest left after partial delivery
+	Oldest time.Time // zero when Count is 0; exact after expiry, else may be older than the oldest left
 }
 
 func hintPrefix(target string) []byte {
@@ -51,6 +61,11 @@ func hintUserKey(target string, hk []byte) []byte {
 	return hk[len(hintPrefix(target))+9:]
 }
 
+// hintCreated reads the creation time at the head of a stored hint.
+func hintCreated(raw []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
+}
+
 func encodeHint(created time.Time, set vclock.Set) []byte {
 	b := binary.BigEndian.AppendUint64(nil, uint64(created.UnixNano()))
 	return set.AppendEncode(b)
@@ -64,7 +79,7 @@ func decodeHint(raw []byte) (time.Time, vclock.Set, error) {
 	if err != nil {
 		return time.Time{}, vclock.Set{}, fmt.Errorf("%w: %w", errBadHint, err)
 	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8]))), set, nil
+	return hintCreated(raw), set, nil
 }
 
 // StoreHint durably merges in into the hint kept for target and key. It
@@ -90,6 +105,8 @@ func (s *Store) StoreHint(target string, key []byte, in vclock.Set, now time.Tim
 	return nil
 }
 
+// applyHint writes the hint and its index entry in one batch, so a crash
+// keeps both or neither.
 func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time, budget int64) (*pebble.Batch, error) {
 	old, err := s.getRaw(hk)
 	if err != nil {
@@ -101,7 +118,7 @@ func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time
 		if err != nil {
 			return nil, err
 		}
-		created, merged = c, s.sync(set, in)
+		created, merged = hintwindow.Merged(c, now), s.sync(set, in)
 	}
 	val := encodeHint(created, merged)
 	grow := int64(len(hk) + len(val))
@@ -114,6 +131,7 @@ func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time
 	}
 	b := s.db.NewBatch()
 	_ = b.Set(hk, val, nil)
+	indexHint(b, target, hk, old, val)
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
 		s.hints.release(target, grow, old == nil)
@@ -132,32 +150,57 @@ type Hint struct {
 }
 
 // ScanHints calls fn for each hint held for target, in key order, until fn
-// returns false. Hints that cannot be decoded are skipped.
+// returns false. Hints that cannot be decoded are skipped. It reads hints
+// a page at a time and calls fn with no iterator open and no lock held,
+// so fn may wait, and may write or delete hints.
 func (s *Store) ScanHints(target string, fn func(Hint) bool) error {
+	var after []byte
+	for {
+		page, last, err := s.hintPage(target, after)
+		if err != nil || last == nil {
+			return err
+		}
+		for _, h := range page {
+			if !fn(h) {
+				return nil
+			}
+		}
+		after = last
+	}
+}
+
+// hintPage reads the next page of target's hints after the hint key after
+// (nil: from the first), copied out of Pebble, and the last key it read
+// (nil when there were none).
+func (s *Store) hintPage(target string, after []byte) (page []Hint, last []byte, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return ErrClosed
+		return nil, nil, ErrClosed
 	}
 	prefix := hintPrefix(target)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	lower := prefix
+	if after != nil {
+		lower = append(bytes.Clone(after), 0)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		raw := it.Value()
-		if len(raw) < 8 || len(it.Key()) < len(prefix)+9 {
+	size := 0
+	for ok := it.First(); ok && len(page) < hintPageHints && size < hintPageBytes; ok = it.Next() {
+		s.hints.keysRead.Add(1)
+		raw, hk := it.Value(), bytes.Clone(it.Key())
+		last = hk
+		if len(raw) < 8 || len(hk) < len(prefix)+9 {
 			continue
 		}
-		hk := bytes.Clone(it.Key())
-		h := Hint{Target: target, Key: hintUserKey(target, hk), hk: hk, raw: bytes.Clone(raw),
-			Created: time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))}
-		if !fn(h) {
-			break
-		}
+		page = append(page, Hint{Target: target, Key: hintUserKey(target, hk), hk: hk, raw: bytes.Clone(raw),
+			Created: hintCreated(raw)})
+		size += len(raw)
 	}
-	return it.Error()
+	return page, last, it.Error()
 }
 
 // DeleteHintIf removes h if it is unchanged since it was scanned, so a hint
@@ -174,10 +217,14 @@ func (s *Store) DeleteHintIf(h Hint) (bool, error) {
 	if err != nil || !bytes.Equal(cur, h.raw) {
 		return false, err
 	}
-	// Not synced: after a crash the hint is delivered again, which sync
-	// makes harmless.
-	if err := s.db.Delete(h.hk, pebble.NoSync); err != nil {
-		return false, err
+	// Not synced: after a crash the hint (with its index entry: one
+	// batch) is delivered again, which sync makes harmless.
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(h.hk, nil)
+	_ = b.Delete(hintIndexKey(h.Target, hintCreated(h.raw), h.hk), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return false, fmt.Errorf("node: delete hint: %w", err)
 	}
 	s.hints.release(h.Target, int64(len(h.hk)+len(h.raw)), true)
 	return true, nil
@@ -185,26 +232,6 @@ func (s *Store) DeleteHintIf(h Hint) (bool, error) {
 
 // HintStats returns the hints held per target.
 func (s *Store) HintStats() map[string]HintStats { return s.hints.all() }
-
-// loadHintStats rebuilds the per-target counts from disk at start-up.
-func (s *Store) loadHintStats() error {
-	prefix := []byte{prefixHint}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		k, v := it.Key(), it.Value()
-		end := bytes.IndexByte(k[1:], 0)
-		if end < 0 || len(v) < 8 {
-			continue
-		}
-		created := time.Unix(0, int64(binary.BigEndian.Uint64(v[:8])))
-		s.hints.reserve(string(k[1:1+end]), int64(len(k)+len(v)), true, created, 0)
-	}
-	return it.Error()
-}
 
 // prefixEnd is the first key after every key with prefix p.
 func prefixEnd(p []byte) []byte {

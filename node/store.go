@@ -27,8 +27,8 @@ import (
 const (
 	prefixData = 'd' // 'd' | xxhash(key) big-endian | key → encoded vclock.Set
 	prefixMeta = 'm' // 'm' | name → node identity and cluster state
-	// prefixHint ('h') is described in hints.go, prefixTombstone ('x') in
-	// tombstones.go.
+	// prefixHint ('h') is described in hints.go, prefixHintIndex ('e') in
+	// hintindex.go, prefixTombstone ('x') in tombstones.go.
 )
 
 var (

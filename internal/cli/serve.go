@@ -57,7 +57,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often every peer is sent a heartbeat for the phi detector")
 	fl.DurationVar(&cfg.ReplicaTimeout, "replica-timeout", cfg.ReplicaTimeout, "how long one replica write may take before it falls back to a hint")
 	fl.BoolVar(&handoff, "hinted-handoff", true, "sloppy quorum: store writes for unreachable replicas as hints on other nodes and deliver them later")
-	fl.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints older than this are dropped (anti-entropy covers them)")
+	fl.DurationVar(&cfg.HintWindow, "hint-window", cfg.HintWindow, "hints whose newest write is older than this are dropped (anti-entropy covers them)")
 	fl.Int64Var(&cfg.HintBudgetBytes, "hint-budget-bytes", cfg.HintBudgetBytes, "most bytes of hints kept for one target; further hints are dropped")
 	fl.Float64Var(&cfg.HandoffRate, "handoff-rate", cfg.HandoffRate, "most hints delivered per second")
 	fl.IntVar(&cfg.HandoffConcurrency, "handoff-concurrency", cfg.HandoffConcurrency, "most hint deliveries in flight")
