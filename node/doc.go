@@ -37,4 +37,14 @@
 //     key, message size on every handler, operations pending and in flight
 //     per stream, and client requests in flight per node (beyond which
 //     requests are shed with ResourceExhausted).
+//   - The disk never fills under Pebble. Free space is probed by a goroutine
+//     the store owns and the bytes Pebble writes in between are counted, so
+//     no write (client, replica or hint) is admitted into the reserve and
+//     none costs a syscall to admit; refused writes are ResourceExhausted.
+//     Reads, hint delivery and deletes are never refused. The emergency
+//     ballast, released when a node starts on a nearly full disk, counts
+//     toward the reserve until it is back (disk.go).
+//   - Close returns by its context's deadline whatever storage does; what
+//     is left of the shutdown goes on in the background.
+//   - Pebble's error log is rate-limited per kind of error.
 package node
