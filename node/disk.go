@@ -73,6 +73,9 @@ type diskGuard struct {
 	ballast atomic.Int64 // bytes of ballast on disk
 	refused atomic.Uint64
 	full    atomic.Bool // last reported state, for logging transitions
+	// retryBallast is when a ballast that could not be created is tried
+	// again (the probe loop's alone).
+	retryBallast time.Time
 
 	kick     chan struct{}
 	kickRate rate.Sometimes
@@ -175,11 +178,14 @@ func (g *diskGuard) releaseBallast(avail int64) {
 // size, and there is room for it on top of the reserve.
 func (g *diskGuard) ensureBallast(avail int64) {
 	have := g.ballast.Load()
-	if g.ballastSize == 0 || have == g.ballastSize || avail+have < max(g.reserve, 0)+g.ballastSize {
+	if g.ballastSize == 0 || have == g.ballastSize || avail+have < max(g.reserve, 0)+g.ballastSize ||
+		time.Now().Before(g.retryBallast) {
 		return
 	}
 	if err := createBallast(g.fs, g.ballastPath(), g.ballastSize); err != nil {
-		g.log.Warn("cannot create the emergency ballast", "path", g.ballastPath(), "bytes", g.ballastSize, "err", err)
+		g.log.Warn("cannot create the emergency ballast; trying again in a minute", "path", g.ballastPath(),
+			"bytes", g.ballastSize, "err", err)
+		g.retryBallast = time.Now().Add(time.Minute)
 		return
 	}
 	g.ballast.Store(g.ballastSize)
