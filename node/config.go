@@ -68,10 +68,12 @@ type Config struct {
 	// flush (32 MiB).
 	DiskReserveBytes int64
 	// DiskBallastBytes is the size of the emergency ballast file kept in
-	// the data directory; 0 → 64 MiB, negative: none. A node started on a
-	// disk with less than the reserve free deletes it, so storage can open
-	// and the node serve reads; writes stay refused until there is room
-	// for the reserve and the ballast again.
+	// the data directory; 0 → 64 MiB, negative: none. A node that finds
+	// less than half the reserve free (at start, or while it runs: its own
+	// writes stop at the reserve, so something else filled the disk)
+	// deletes it, so storage can open, flush and compact and the node serve
+	// reads; writes stay refused until there is room for the reserve and
+	// the ballast again, and the ballast is then re-created.
 	DiskBallastBytes int64
 
 	// PhiThreshold is the failure detector's suspicion level above which a

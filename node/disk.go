@@ -21,9 +21,10 @@ import (
 // delivery and deletes of hints and reaped tombstones go on.
 //
 // An emergency ballast (as CockroachDB's) holds a further piece of the
-// disk: a node started on a disk that filled anyway (another program, a
-// reserve set too small) releases it, so Pebble can open, replay its log
-// and compact, and the node serves reads. While the ballast is released
+// disk: a node whose disk filled anyway (another program, a reserve set
+// too small) releases it, at start or as soon as its probe sees less than
+// half the reserve free, so Pebble can open, replay its log, flush and
+// compact, and the node serves reads. While the ballast is released
 // its size is added to the reserve, so the space it freed is never spent
 // on writes; the ballast is re-created once there is room for it and the
 // reserve.
@@ -140,16 +141,25 @@ func (g *diskGuard) initBallast() {
 	if fi, err := g.fs.Stat(g.ballastPath()); err == nil {
 		g.ballast.Store(fi.Size())
 	}
-	avail, low := g.avail(), g.reserve
-	if low < 0 { // no admission: release the ballast when less than it is left
-		low = g.ballastSize
-	}
+	avail := g.avail()
 	switch {
-	case g.ballast.Load() > 0 && (g.ballastSize == 0 || avail < low):
+	case g.ballast.Load() > 0 && (g.ballastSize == 0 || g.critical(avail)):
 		g.releaseBallast(avail)
 	case g.ballast.Load() != g.ballastSize:
 		g.ensureBallast(avail)
 	}
+}
+
+// critical says whether avail free bytes are too few for Pebble to go on
+// safely: less than half the reserve, which this node's own writes never
+// reach (they stop at the reserve), so something else filled the disk, or
+// the node starts on a disk that did. Without a reserve: less than the
+// ballast.
+func (g *diskGuard) critical(avail int64) bool {
+	if g.reserve < 0 {
+		return avail < g.ballastSize
+	}
+	return avail < g.reserve/2
 }
 
 // avail reads the filesystem's free space; 0 when it cannot.
@@ -167,7 +177,7 @@ func (g *diskGuard) releaseBallast(avail int64) {
 		return
 	}
 	if g.ballastSize > 0 {
-		g.log.Warn("disk nearly full at start: released the emergency ballast so storage can open; "+
+		g.log.Warn("disk nearly full: released the emergency ballast so storage can go on; "+
 			"writes are refused until space is freed", "free_bytes", avail, "released_bytes", g.ballast.Load(),
 			"reserve_bytes", g.reserve)
 	}
@@ -256,7 +266,10 @@ func (g *diskGuard) run() {
 func (g *diskGuard) refresh() {
 	base := g.written.Load()
 	avail := g.avail()
-	if g.ballast.Load() != g.ballastSize {
+	if g.ballast.Load() > 0 && g.critical(avail) {
+		g.releaseBallast(avail)
+		base, avail = g.written.Load(), g.avail()
+	} else if g.ballast.Load() != g.ballastSize {
 		g.ensureBallast(avail)
 		base, avail = g.written.Load(), g.avail()
 	}

@@ -283,3 +283,28 @@ func TestCloseReturnsWhenStorageHangs(t *testing.T) {
 		t.Logf("close after release: %v", err)
 	}
 }
+
+func TestANodeWhoseDiskAnotherProgramFillsReleasesItsBallastAndServesReads(t *testing.T) {
+	fs := newSmallFS(16 << 20)
+	_, c := startOnDisk(t, fs)
+	if err := putValue(c, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	fs.fillUp()
+	testwait.Until(t, 30*time.Second, "the ballast released", func() bool {
+		d := status(t, c)
+		return d.Ballast == 0 && d.Full
+	})
+	readsBack(t, c, map[string]bool{"k": true}, []byte("v"))
+	if err := putValue(c, "k", []byte("w")); connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	fs.fill(-fs.capacity)
+	testwait.Until(t, 30*time.Second, "writes accepted again", func() bool { return putValue(c, "k2", []byte("v")) == nil })
+	if d := status(t, c); d.Ballast != diskBallast {
+		t.Fatalf("status after space was freed: %+v", d)
+	}
+	if got := fs.enospc.Load(); got != 0 {
+		t.Fatalf("the filesystem refused %d writes", got)
+	}
+}

@@ -42,8 +42,9 @@
 //     no write (client, replica or hint) is admitted into the reserve and
 //     none costs a syscall to admit; refused writes are ResourceExhausted.
 //     Reads, hint delivery and deletes are never refused. The emergency
-//     ballast, released when a node starts on a nearly full disk, counts
-//     toward the reserve until it is back (disk.go).
+//     ballast, released when less than half the reserve is free (at start
+//     or while running), counts toward the reserve until it is back
+//     (disk.go).
 //   - Close returns by its context's deadline whatever storage does; what
 //     is left of the shutdown goes on in the background.
 //   - Pebble's error log is rate-limited per kind of error.

@@ -62,7 +62,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.Int64Var(&cfg.DiskReserveBytes, "disk-reserve-bytes", cfg.DiskReserveBytes,
 		"free disk space writes never use: with less free, writes are refused (ResourceExhausted) and reads served (0: never refuse)")
 	fl.Int64Var(&cfg.DiskBallastBytes, "disk-ballast-bytes", cfg.DiskBallastBytes,
-		"size of the EMERGENCY_BALLAST file kept in --dir and deleted when the node starts on a nearly full disk (0: none)")
+		"size of the EMERGENCY_BALLAST file kept in --dir, deleted when something fills the disk below half the reserve so storage can go on (0: none)")
 	fl.Float64Var(&cfg.PhiThreshold, "phi-threshold", cfg.PhiThreshold, "failure detector suspicion above which a peer is routed around")
 	fl.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often every peer is sent a heartbeat for the phi detector")
 	fl.DurationVar(&cfg.ReplicaTimeout, "replica-timeout", cfg.ReplicaTimeout, "how long one replica write may take before it falls back to a hint")
