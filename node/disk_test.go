@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ringkv/ringkv/client"
 	"github.com/ringkv/ringkv/internal/clustertest"
@@ -306,5 +307,86 @@ func TestANodeWhoseDiskAnotherProgramFillsReleasesItsBallastAndServesReads(t *te
 	}
 	if got := fs.enospc.Load(); got != 0 {
 		t.Fatalf("the filesystem refused %d writes", got)
+	}
+}
+
+// startNode starts cfg on deps, retrying while its fixed ports are still
+// held by the previous run of the node.
+func startNode(t *testing.T, cfg node.Config, deps node.Deps) *node.Node {
+	t.Helper()
+	deps.TuneGossip = clustertest.FastGossip
+	cfg.HeartbeatInterval, cfg.JoinTimeout = 50*time.Millisecond, 5*time.Second
+	var n *node.Node
+	testwait.Until(t, 30*time.Second, "start "+cfg.ID, func() bool {
+		var err error
+		n, err = node.New(cfg, deps)
+		if err != nil && strings.Contains(err.Error(), "address already in use") {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("start %s: %v", cfg.ID, err)
+		}
+		return true
+	})
+	return n
+}
+
+func memberState(t *testing.T, c *client.Client, id string) (string, uint64) {
+	t.Helper()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	for _, m := range st.GetMembers() {
+		if m.GetId() == id {
+			return m.GetState(), m.GetHints()
+		}
+	}
+	return "", 0
+}
+
+func TestANodeWithAFullDiskStillDeliversItsHints(t *testing.T) {
+	fs := newSmallFS(16 << 20)
+	n1 := startNode(t, node.Config{ID: "n1", Dir: "/n1", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
+		DiskReserveBytes: diskReserve, DiskBallastBytes: diskBallast}, node.Deps{FS: fs})
+	t.Cleanup(func() { n1.Close(context.Background()) })
+	c1 := client.New(n1.Addr())
+	t.Cleanup(c1.Close)
+	cfg2 := node.Config{ID: "n2", Dir: "/n2", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
+		Seeds: []string{n1.GossipAddr()}}
+	disk2 := vfs.NewMem()
+	n2 := startNode(t, cfg2, node.Deps{FS: disk2})
+	cfg2.Listen, cfg2.Gossip = n2.Addr(), n2.GossipAddr()
+	testwait.Until(t, 30*time.Second, "n1 sees n2", func() bool { s, _ := memberState(t, c1, "n2"); return s == "alive" })
+
+	// n2 goes down; n1 keeps the writes it misses as hints.
+	if err := n2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, "n1 routes around n2", func() bool {
+		_, err := c1.Put(context.Background(), []byte("k"), []byte("v"), nil, 1)
+		_, hints := memberState(t, c1, "n2")
+		return err == nil && hints > 0
+	})
+	// n1's disk fills to its reserve (not below half: the ballast stays).
+	d := status(t, c1)
+	fs.fill(d.Free - diskReserve*3/4)
+	testwait.Until(t, 30*time.Second, "n1 refuses writes", func() bool { return status(t, c1).Full })
+	if err := putValue(c1, "k2", []byte("v")); connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Fatalf("write to a full n1: %v", err)
+	}
+
+	// n2 returns: n1 delivers, and deletes, its hints all the same.
+	n2 = startNode(t, cfg2, node.Deps{FS: disk2})
+	t.Cleanup(func() { n2.Close(context.Background()) })
+	testwait.Until(t, 30*time.Second, "hints delivered", func() bool { _, h := memberState(t, c1, "n2"); return h == 0 })
+	c2 := client.New(n2.Addr())
+	t.Cleanup(c2.Close)
+	res, err := c2.GetLocal(context.Background(), []byte("k"))
+	if err != nil || !res.Found || string(res.Values[0]) != "v" {
+		t.Fatalf("n2's copy of k after handoff: %+v %v", res, err)
+	}
+	if !status(t, c1).Full || fs.enospc.Load() != 0 {
+		t.Fatalf("n1 %+v, %d writes refused by its disk", status(t, c1), fs.enospc.Load())
 	}
 }
