@@ -59,6 +59,23 @@ type Config struct {
 	// not slowed at all.
 	MinSyncInterval time.Duration
 
+	// DiskReserveBytes is the free space writes never use; 0 → 256 MiB,
+	// negative: none. Below it a node refuses writes (client writes, replica
+	// writes and hints from peers) with ResourceExhausted, and keeps
+	// serving reads and delivering hints, so Pebble always has room to
+	// flush and compact and the disk never fills under it. Bigger is safer
+	// under heavy writes and compactions; it must cover at least a memtable
+	// flush (32 MiB).
+	DiskReserveBytes int64
+	// DiskBallastBytes is the size of the emergency ballast file kept in
+	// the data directory; 0 → 64 MiB, negative: none. A node that finds
+	// less than half the reserve free (at start, or while it runs: its own
+	// writes stop at the reserve, so something else filled the disk)
+	// deletes it, so storage can open, flush and compact and the node serve
+	// reads; writes stay refused until there is room for the reserve and
+	// the ballast again, and the ballast is then re-created.
+	DiskBallastBytes int64
+
 	// PhiThreshold is the failure detector's suspicion level above which a
 	// peer is routed around; 0 → 8. Lower reroutes sooner after a crash,
 	// higher suspects less often on a loaded machine.
@@ -135,6 +152,9 @@ func DefaultConfig() Config {
 		JoinTimeout:     10 * time.Second,
 		MinSyncInterval: time.Millisecond,
 
+		DiskReserveBytes: DefaultDiskReserveBytes,
+		DiskBallastBytes: DefaultDiskBallastBytes,
+
 		PhiThreshold:       8,
 		HeartbeatInterval:  time.Second,
 		ReplicaTimeout:     time.Second,
@@ -161,6 +181,8 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxRequests, d.MaxRequests)
 	setDefault(&c.JoinTimeout, d.JoinTimeout)
 	setDefault(&c.MinSyncInterval, d.MinSyncInterval)
+	setDefault(&c.DiskReserveBytes, d.DiskReserveBytes)
+	setDefault(&c.DiskBallastBytes, d.DiskBallastBytes)
 	setDefault(&c.PhiThreshold, d.PhiThreshold)
 	setDefault(&c.HeartbeatInterval, d.HeartbeatInterval)
 	setDefault(&c.ReplicaTimeout, d.ReplicaTimeout)

@@ -61,6 +61,17 @@
 //     merely queued). A sender that stops reading its results stops its
 //     stream being read and costs at most that many results (1,024 Gets of
 //     a 256 KiB value: about 264 MiB); other streams and calls go on.
-//   - Served streams end before Close goes on to close what their
-//     operations use.
+//   - Every handler, served streams included, ends before Close goes on
+//     to close what it uses (inflight.go).
+//   - The disk never fills under Pebble. Free space is probed by a goroutine
+//     the store owns and the bytes Pebble writes in between are counted, so
+//     no write (client, replica or hint) is admitted into the reserve and
+//     none costs a syscall to admit; refused writes are ResourceExhausted.
+//     Reads, hint delivery and deletes are never refused. The emergency
+//     ballast, released when less than half the reserve is free (at start
+//     or while running), counts toward the reserve until it is back
+//     (disk.go).
+//   - Close returns by its context's deadline whatever storage does; what
+//     is left of the shutdown goes on in the background.
+//   - Pebble's error log is rate-limited per kind of error.
 package node

@@ -135,7 +135,7 @@ func rpcError(err error) error {
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, ErrClosed):
 		return connect.NewError(connect.CodeUnavailable, err)
-	case errors.Is(err, ErrHintBudget):
+	case errors.Is(err, ErrHintBudget), errors.Is(err, ErrDiskFull):
 		return connect.NewError(connect.CodeResourceExhausted, err)
 	default:
 		return connect.NewError(connect.CodeInternal, err)

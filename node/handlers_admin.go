@@ -27,6 +27,7 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 		PhiThreshold:   n.cfg.PhiThreshold,
 		HintedHandoff:  !n.cfg.DisableHintedHandoff,
 		AntiEntropy:    n.entropy.status(),
+		Disk:           diskStatus(n.store.Disk()),
 	}
 	hints := n.store.HintStats()
 	for _, m := range n.gossip.Members() {
@@ -42,4 +43,9 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 		})
 	}
 	return connect.NewResponse(resp), nil
+}
+
+func diskStatus(d DiskStatus) *ringkvv1.Disk {
+	return &ringkvv1.Disk{Probed: d.Probed, FreeBytes: d.Free, ReserveBytes: d.Reserve, BallastBytes: d.Ballast,
+		Full: d.Full, WritesRefused: d.Refused}
 }

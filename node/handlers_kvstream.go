@@ -16,10 +16,6 @@ import (
 // operation passes admission, is counted in the request metrics and runs
 // exactly as its unary call would.
 func (h kvHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.KVBatch, ringkvv1.KVResults]) error {
-	if err := h.n.streams.enter(); err != nil {
-		return err
-	}
-	defer h.n.streams.leave()
 	return opstream.Serve(wire.KV, st, h.n.draining, h.n.applyKVOp, observer(h.n.metrics.kvBatch, h.n.metrics.kvResults))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -17,42 +16,7 @@ import (
 // Stream serves one peer's replica stream (see opstream.Serve); it ends
 // when the server shuts down.
 func (h replicaHandler) Stream(_ context.Context, st *connect.BidiStream[ringkvv1.ReplicaBatch, ringkvv1.ReplicaResults]) error {
-	if err := h.n.streams.enter(); err != nil {
-		return err
-	}
-	defer h.n.streams.leave()
 	return opstream.Serve(wire.Replica, st, h.n.draining, h.n.applyReplicaOp, observer(h.n.metrics.streamBatch, h.n.metrics.streamResults))
-}
-
-// servedStreams counts the streams a node serves. A stream its sender
-// resets leaves its connection idle, so the HTTP server's Shutdown can
-// return while the stream's operations still run; Close waits for them
-// before closing what they use.
-type servedStreams struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
-
-// enter counts a stream in, or refuses it once Close has begun.
-func (s *servedStreams) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return connect.NewError(connect.CodeUnavailable, errors.New("node is shutting down"))
-	}
-	s.wg.Add(1)
-	return nil
-}
-
-func (s *servedStreams) leave() { s.wg.Done() }
-
-// closeAndWait refuses new streams and waits for those being served.
-func (s *servedStreams) closeAndWait() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 // applyReplicaOp runs one streamed replica operation.

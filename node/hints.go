@@ -91,6 +91,9 @@ func (s *Store) StoreHint(target string, key []byte, in vclock.Set, now time.Tim
 	if s.closed {
 		return ErrClosed
 	}
+	if err := s.disk.admit(); err != nil {
+		return err
+	}
 	hk := hintKey(target, key)
 	st := s.locks.lock(hk)
 	b, err := s.applyHint(target, hk, in, now, budget)

@@ -105,6 +105,27 @@ func newMetrics(n *Node) *metrics {
 			}
 			return float64(total)
 		}),
+		counter("disk_writes_refused_total", "Writes refused because the disk was nearly full (--disk-reserve-bytes).",
+			func() uint64 { return n.store.Disk().Refused }),
+		counter("storage_errors_total", "Errors Pebble reported (background errors included), logged or not.", n.store.plog.errors.Load),
+		counter("storage_log_suppressed_total", "Pebble error lines not logged by the rate limit.", n.store.plog.suppressed.Load),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "disk_free_bytes",
+			Help: "Free bytes of the data directory's filesystem (last probe less bytes written since)."},
+			func() float64 { return float64(n.store.Disk().Free) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "disk_reserve_bytes",
+			Help: "Free bytes writes never use: the reserve, plus the ballast's size while it is released."},
+			func() float64 { return float64(n.store.Disk().Reserve) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "disk_ballast_bytes",
+			Help: "Bytes of emergency ballast on disk (0 once released)."},
+			func() float64 { return float64(n.store.Disk().Ballast) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ringkv", Name: "disk_full",
+			Help: "1 while writes are refused because the disk is nearly full."},
+			func() float64 {
+				if n.store.Disk().Full {
+					return 1
+				}
+				return 0
+			}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

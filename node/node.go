@@ -35,17 +35,18 @@ type Deps struct {
 
 // Node is one running ringkv server.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	store   *Store
-	gossip  *gossip.Gossip
-	view    atomic.Pointer[view]
-	coord   *quorum.Coordinator
-	peers   *peers
-	admit   *admission
-	metrics *metrics
-	srv     *http.Server
-	addr    string
+	cfg      Config
+	log      *slog.Logger
+	store    *Store
+	gossip   *gossip.Gossip
+	view     atomic.Pointer[view]
+	coord    *quorum.Coordinator
+	peers    *peers
+	admit    *admission
+	metrics  *metrics
+	srv      *http.Server
+	handlers *inflight // the server's handlers running
+	addr     string
 
 	handoff   *handoff
 	entropy   *entropy
@@ -56,10 +57,10 @@ type Node struct {
 
 	changed   chan struct{} // membership changed; capacity 1
 	draining  chan struct{} // closed when the server shuts down: streams end
-	streams   servedStreams
 	stop      chan struct{}
 	loops     sync.WaitGroup
 	closeOnce sync.Once
+	stopped   chan struct{} // closed when Close's shutdown is done
 	closeErr  error
 }
 
@@ -71,9 +72,10 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	cfg = cfg.withDefaults()
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1),
-		draining: make(chan struct{}), stop: make(chan struct{})}
+		draining: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
 	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
-		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0)})
+		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0),
+		DiskReserveBytes: cfg.DiskReserveBytes, DiskBallastBytes: cfg.DiskBallastBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,8 @@ func (n *Node) start(deps Deps) error {
 	n.metrics = newMetrics(n)
 	n.peers.observe = n.metrics.observeReplicaOp
 	n.admit = newAdmission(n.cfg.MaxRequests)
-	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	n.handlers = newInflight()
+	n.srv = &http.Server{Handler: n.handlers.wrap(n.routes()), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
 	// Shutdown waits for connections to fall idle; peers' replica streams
 	// never would, so they end when it starts.
 	n.srv.RegisterOnShutdown(func() { close(n.draining) })
@@ -195,26 +198,54 @@ func (n *Node) ID() string { return n.cfg.ID }
 // GossipAddr is the address memberlist listens on.
 func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
 
+// ErrCloseTimeout is returned by a Close whose context ended before the
+// node had stopped.
+var ErrCloseTimeout = errors.New("node: close did not finish before its deadline")
+
 // Close leaves gossip, stops accepting requests, lets in-flight ones finish
 // (until ctx ends), waits for background replica calls and closes Pebble.
-// It is idempotent.
+// It returns when the node has stopped or when ctx ends, whichever comes
+// first: storage that cannot close (a hung disk, a write that never syncs)
+// must not keep a process from exiting. When ctx ends first, Close returns
+// ErrCloseTimeout and the shutdown goes on in the background; the caller
+// should exit, which loses nothing acknowledged (every acknowledged write
+// is synced). It is idempotent: a later call waits for the same shutdown.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
-		if n.gossip != nil {
-			if err := n.gossip.Leave(time.Second); err != nil {
-				n.log.Warn("gossip leave", "err", err)
-			}
-		}
-		if err := n.srv.Shutdown(ctx); err != nil {
-			n.log.Warn("api shutdown", "err", err)
-			n.srv.Close()
-		}
-		n.streams.closeAndWait()
-		n.coord.Wait()
-		n.abort()
-		n.log.Info("node stopped")
+		go func() {
+			defer close(n.stopped)
+			n.shutdown(ctx)
+		}()
 	})
-	return n.closeErr
+	select {
+	case <-n.stopped:
+		return n.closeErr
+	default:
+	}
+	select {
+	case <-n.stopped:
+		return n.closeErr
+	case <-ctx.Done():
+		n.log.Error("node did not stop in time; giving up on a clean shutdown", "err", context.Cause(ctx))
+		return fmt.Errorf("%w: %w", ErrCloseTimeout, context.Cause(ctx))
+	}
+}
+
+// shutdown is Close's work.
+func (n *Node) shutdown(ctx context.Context) {
+	if n.gossip != nil {
+		if err := n.gossip.Leave(time.Second); err != nil {
+			n.log.Warn("gossip leave", "err", err)
+		}
+	}
+	if err := n.srv.Shutdown(ctx); err != nil {
+		n.log.Warn("api shutdown", "err", err)
+		n.srv.Close()
+	}
+	n.handlers.closeAndWait()
+	n.coord.Wait()
+	n.abort()
+	n.log.Info("node stopped")
 }
 
 // abort releases whatever start acquired, in reverse order.

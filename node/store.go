@@ -70,6 +70,8 @@ type Store struct {
 	hints        hintBook
 	trees        *trees
 	now          func() time.Time
+	disk         *diskGuard    // free-space admission (disk.go)
+	plog         *pebbleLogger // Pebble's log, rate-limited
 
 	mu     sync.RWMutex // guards closed; writers hold it shared
 	closed bool
@@ -86,13 +88,17 @@ type StoreOptions struct {
 	// MinSyncInterval is the least time between WAL fsyncs (see
 	// Config.MinSyncInterval); 0: none.
 	MinSyncInterval time.Duration
+	// DiskReserveBytes and DiskBallastBytes configure free-space admission
+	// (see Config and disk.go); 0: no reserve, no ballast.
+	DiskReserveBytes, DiskBallastBytes int64
 }
 
 // OpenStore opens (or creates) the database in dir. A new directory gets a
 // fresh random actor id; an existing one must have been created with the
 // same cluster settings.
 func OpenStore(o StoreOptions) (*Store, error) {
-	opts := &pebble.Options{Logger: pebbleLogger{o.Logger},
+	plog := newPebbleLogger(o.Logger, nil)
+	opts := &pebble.Options{Logger: plog,
 		// Every replica write reads the key first. A bigger memtable keeps
 		// recently written keys there (Pebble's 4 MB flushed every few
 		// seconds under load, sending reads to L0 files), and bloom filters
@@ -102,14 +108,17 @@ func OpenStore(o StoreOptions) (*Store, error) {
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	if o.FS != nil {
-		opts.FS = o.FS
+	disk, err := openStoreDisk(o)
+	if err != nil {
+		return nil, err
 	}
+	opts.FS = disk.wrap()
 	db, err := pebble.Open(o.Dir, opts)
 	if err != nil {
+		disk.close()
 		return nil, fmt.Errorf("node: open pebble in %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, now: o.Now}
+	s := &Store{db: db, now: o.Now, disk: disk, plog: plog}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -122,6 +131,7 @@ func OpenStore(o StoreOptions) (*Store, error) {
 	}
 	if err != nil {
 		db.Close()
+		disk.close()
 		return nil, err
 	}
 	return s, nil
@@ -307,6 +317,10 @@ func (s *Store) modifyAsync(key []byte, f func(cur vclock.Set) (vclock.Set, erro
 		s.mu.RUnlock()
 		return vclock.Set{}, nil, ErrClosed
 	}
+	if err := s.disk.admit(); err != nil {
+		s.mu.RUnlock()
+		return vclock.Set{}, nil, err
+	}
 	dk := dataKey(key)
 	st := s.locks.lock(dk)
 	next, b, err := s.apply(st, dk, f)
@@ -448,5 +462,6 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.disk.close()
 	return s.db.Close()
 }

@@ -34,8 +34,13 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 			if cfg.MinSyncInterval == 0 {
 				cfg.MinSyncInterval = -1 // the flag's 0 means none; the Config's, the default
 			}
+			for _, v := range []*int64{&cfg.DiskReserveBytes, &cfg.DiskBallastBytes} {
+				if *v == 0 {
+					*v = -1 // likewise
+				}
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
-			return serve(cmd.Context(), cfg, shutdownTimeout)
+			return serve(cmd.Context(), cfg, node.Deps{}, shutdownTimeout)
 		},
 	}
 	fl := cmd.Flags()
@@ -52,7 +57,12 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.IntVar(&cfg.MaxRequests, "max-requests", cfg.MaxRequests, "most client requests worked on at once; more are refused with ResourceExhausted")
 	fl.DurationVar(&cfg.MinSyncInterval, "min-sync-interval", cfg.MinSyncInterval, "least time between fsyncs of the write-ahead log: writes meanwhile share the next one (0: none)")
 	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background)")
-	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for in-flight requests")
+	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second,
+		"how long SIGTERM waits for in-flight requests and storage to close; past it the process exits anyway (acknowledged writes are synced)")
+	fl.Int64Var(&cfg.DiskReserveBytes, "disk-reserve-bytes", cfg.DiskReserveBytes,
+		"free disk space writes never use: with less free, writes are refused (ResourceExhausted) and reads served (0: never refuse)")
+	fl.Int64Var(&cfg.DiskBallastBytes, "disk-ballast-bytes", cfg.DiskBallastBytes,
+		"size of the EMERGENCY_BALLAST file kept in --dir, deleted when something fills the disk below half the reserve so storage can go on (0: none)")
 	fl.Float64Var(&cfg.PhiThreshold, "phi-threshold", cfg.PhiThreshold, "failure detector suspicion above which a peer is routed around")
 	fl.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often every peer is sent a heartbeat for the phi detector")
 	fl.DurationVar(&cfg.ReplicaTimeout, "replica-timeout", cfg.ReplicaTimeout, "how long one replica write may take before it falls back to a hint")
@@ -70,11 +80,14 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	return cmd
 }
 
-// serve runs a node until ctx ends or a SIGTERM/SIGINT arrives.
-func serve(ctx context.Context, cfg node.Config, shutdownTimeout time.Duration) error {
+// serve runs a node until ctx ends or a SIGTERM/SIGINT arrives. Whatever
+// state storage is in, it returns within shutdownTimeout of the signal:
+// a node whose storage cannot open or close (a full or hung disk) is given
+// up on rather than left deaf to signals.
+func serve(ctx context.Context, cfg node.Config, deps node.Deps, shutdownTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	n, err := node.New(cfg, node.Deps{})
+	n, err := start(ctx, cfg, deps)
 	if err != nil {
 		return err
 	}
@@ -86,6 +99,31 @@ func serve(ctx context.Context, cfg node.Config, shutdownTimeout time.Duration) 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// start starts a node, or gives up when ctx ends first; a node that
+// starts after that is closed at once.
+func start(ctx context.Context, cfg node.Config, deps node.Deps) (*node.Node, error) {
+	type started struct {
+		n   *node.Node
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		n, err := node.New(cfg, deps)
+		ch <- started{n, err}
+	}()
+	select {
+	case s := <-ch:
+		return s.n, s.err
+	case <-ctx.Done():
+	}
+	go func() {
+		if s := <-ch; s.err == nil {
+			_ = s.n.Close(context.Background())
+		}
+	}()
+	return nil, fmt.Errorf("interrupted while starting (storage may not be opening): %w", context.Cause(ctx))
 }
 
 func splitList(s string) []string {

@@ -42,6 +42,15 @@ type antiEntropyJSON struct {
 	TombstonesReaped uint64  `json:"tombstones_reaped"`
 }
 
+type diskJSON struct {
+	Probed        bool   `json:"probed"` // false: the filesystem reports no free space; nothing is refused
+	FreeBytes     int64  `json:"free_bytes"`
+	ReserveBytes  int64  `json:"reserve_bytes"`
+	BallastBytes  int64  `json:"ballast_bytes"`
+	Full          bool   `json:"full"` // writes are refused
+	WritesRefused uint64 `json:"writes_refused"`
+}
+
 type statusJSON struct {
 	Node           string          `json:"node"`
 	Actor          string          `json:"actor"`
@@ -54,6 +63,7 @@ type statusJSON struct {
 	HintsDropped   uint64          `json:"hints_dropped"`
 	ReadRepairs    uint64          `json:"read_repairs"`
 	AntiEntropy    antiEntropyJSON `json:"anti_entropy"`
+	Disk           diskJSON        `json:"disk"`
 	Members        []memberJSON    `json:"members"`
 }
 
@@ -85,6 +95,9 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
 		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
 		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{}}
+	d := st.GetDisk()
+	out.Disk = diskJSON{Probed: d.GetProbed(), FreeBytes: d.GetFreeBytes(), ReserveBytes: d.GetReserveBytes(),
+		BallastBytes: d.GetBallastBytes(), Full: d.GetFull(), WritesRefused: d.GetWritesRefused()}
 	for _, m := range st.GetMembers() {
 		h := hintsJSON{Count: m.GetHints(), Bytes: m.GetHintBytes()}
 		if ms := m.GetHintsOldestUnixMs(); ms > 0 {
@@ -110,6 +123,7 @@ func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n",
 		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
 	printAntiEntropy(stdio, st.GetAntiEntropy())
+	fmt.Fprintf(stdio.Out, "%s\n\n", describeDisk(st.GetDisk()))
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tPHI\tADDR\tGOSSIP\tPARTITIONS\tHINTS WAITING")
 	for _, m := range st.GetMembers() {
@@ -149,12 +163,30 @@ func humanBytes(b uint64) string {
 
 func printAntiEntropy(stdio IO, ae *ringkvv1.AntiEntropy) {
 	if !ae.GetEnabled() {
-		fmt.Fprintf(stdio.Out, "anti-entropy off (trees %s)\n\n", humanBytes(ae.GetTreeBytes()))
+		fmt.Fprintf(stdio.Out, "anti-entropy off (trees %s)\n", humanBytes(ae.GetTreeBytes()))
 		return
 	}
 	age := (time.Duration(ae.GetEntropyAgeMs()) * time.Millisecond).Round(time.Second)
 	interval := time.Duration(ae.GetIntervalMs()) * time.Millisecond
 	fmt.Fprintf(stdio.Out, "anti-entropy: entropy age %s (interval %s), %d exchanges (%d incomplete), keys pulled %d, pushed %d, %s exchanged, "+
-		"tombstones reaped %d, trees %s\n\n", age, interval, ae.GetExchanges(), ae.GetExchangesIncomplete(), ae.GetKeysPulled(), ae.GetKeysPushed(),
+		"tombstones reaped %d, trees %s\n", age, interval, ae.GetExchanges(), ae.GetExchangesIncomplete(), ae.GetKeysPulled(), ae.GetKeysPushed(),
 		humanBytes(ae.GetBytes()), ae.GetTombstonesReaped(), humanBytes(ae.GetTreeBytes()))
+}
+
+// describeDisk says e.g. "disk: 70.1 GiB free, reserve 256.0 MiB, ballast
+// 64.0 MiB; writes accepted".
+func describeDisk(d *ringkvv1.Disk) string {
+	if !d.GetProbed() {
+		return "disk: free space unknown; writes are never refused"
+	}
+	ballast := "ballast " + humanBytes(uint64(d.GetBallastBytes()))
+	if d.GetBallastBytes() == 0 {
+		ballast = "no ballast (released or off)"
+	}
+	state := "writes accepted"
+	if d.GetFull() {
+		state = "DISK NEARLY FULL: writes refused, reads served"
+	}
+	return fmt.Sprintf("disk: %s free, reserve %s, %s; %s (%d refused since start)", humanBytes(uint64(max(d.GetFreeBytes(), 0))),
+		humanBytes(uint64(max(d.GetReserveBytes(), 0))), ballast, state, d.GetWritesRefused())
 }

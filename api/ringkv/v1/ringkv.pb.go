@@ -78,7 +78,7 @@ func (x ReplicaOp_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReplicaOp_Kind.Descriptor instead.
 func (ReplicaOp_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16, 0}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17, 0}
 }
 
 type KVBatch struct {
@@ -886,6 +886,9 @@ type StatusResponse struct {
 	PhiThreshold  float64      `protobuf:"fixed64,10,opt,name=phi_threshold,json=phiThreshold,proto3" json:"phi_threshold,omitempty"`
 	HintedHandoff bool         `protobuf:"varint,11,opt,name=hinted_handoff,json=hintedHandoff,proto3" json:"hinted_handoff,omitempty"`
 	AntiEntropy   *AntiEntropy `protobuf:"bytes,12,opt,name=anti_entropy,json=antiEntropy,proto3" json:"anti_entropy,omitempty"`
+	// disk is the free space of this node's data directory and whether it
+	// refuses writes for lack of it (--disk-reserve-bytes).
+	Disk          *Disk `protobuf:"bytes,13,opt,name=disk,proto3" json:"disk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1004,6 +1007,109 @@ func (x *StatusResponse) GetAntiEntropy() *AntiEntropy {
 	return nil
 }
 
+func (x *StatusResponse) GetDisk() *Disk {
+	if x != nil {
+		return x.Disk
+	}
+	return nil
+}
+
+// Disk reports a node's free-space admission. A node refuses writes
+// (ResourceExhausted) while free_bytes is below reserve_bytes, and keeps
+// serving reads and delivering hints.
+type Disk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// probed is false when the filesystem cannot report its free space:
+	// then nothing is refused.
+	Probed bool `protobuf:"varint,1,opt,name=probed,proto3" json:"probed,omitempty"`
+	// free_bytes is the free space at the last probe less what was written since.
+	FreeBytes int64 `protobuf:"varint,2,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
+	// reserve_bytes is the free space writes never use: the configured
+	// reserve, plus the ballast's size while the ballast is released.
+	ReserveBytes int64 `protobuf:"varint,3,opt,name=reserve_bytes,json=reserveBytes,proto3" json:"reserve_bytes,omitempty"`
+	// ballast_bytes is the size of the emergency ballast file on disk: 0 when
+	// released (to let a node on a full disk start) or turned off.
+	BallastBytes int64 `protobuf:"varint,4,opt,name=ballast_bytes,json=ballastBytes,proto3" json:"ballast_bytes,omitempty"`
+	// full is true while writes are refused.
+	Full bool `protobuf:"varint,5,opt,name=full,proto3" json:"full,omitempty"`
+	// writes_refused counts writes refused for lack of space since start.
+	WritesRefused uint64 `protobuf:"varint,6,opt,name=writes_refused,json=writesRefused,proto3" json:"writes_refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Disk) Reset() {
+	*x = Disk{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Disk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Disk) ProtoMessage() {}
+
+func (x *Disk) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Disk.ProtoReflect.Descriptor instead.
+func (*Disk) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Disk) GetProbed() bool {
+	if x != nil {
+		return x.Probed
+	}
+	return false
+}
+
+func (x *Disk) GetFreeBytes() int64 {
+	if x != nil {
+		return x.FreeBytes
+	}
+	return 0
+}
+
+func (x *Disk) GetReserveBytes() int64 {
+	if x != nil {
+		return x.ReserveBytes
+	}
+	return 0
+}
+
+func (x *Disk) GetBallastBytes() int64 {
+	if x != nil {
+		return x.BallastBytes
+	}
+	return 0
+}
+
+func (x *Disk) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
+
+func (x *Disk) GetWritesRefused() uint64 {
+	if x != nil {
+		return x.WritesRefused
+	}
+	return 0
+}
+
 // AntiEntropy reports Merkle-tree exchanges since the node started.
 type AntiEntropy struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1029,7 +1135,7 @@ type AntiEntropy struct {
 
 func (x *AntiEntropy) Reset() {
 	*x = AntiEntropy{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1147,7 @@ func (x *AntiEntropy) String() string {
 func (*AntiEntropy) ProtoMessage() {}
 
 func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1160,7 @@ func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AntiEntropy.ProtoReflect.Descriptor instead.
 func (*AntiEntropy) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AntiEntropy) GetEnabled() bool {
@@ -1149,7 +1255,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1267,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1280,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Member) GetId() string {
@@ -1249,7 +1355,7 @@ type ReplicaBatch struct {
 
 func (x *ReplicaBatch) Reset() {
 	*x = ReplicaBatch{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1367,7 @@ func (x *ReplicaBatch) String() string {
 func (*ReplicaBatch) ProtoMessage() {}
 
 func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1380,7 @@ func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaBatch.ProtoReflect.Descriptor instead.
 func (*ReplicaBatch) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplicaBatch) GetOps() []*ReplicaOp {
@@ -1302,7 +1408,7 @@ type ReplicaOp struct {
 
 func (x *ReplicaOp) Reset() {
 	*x = ReplicaOp{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1420,7 @@ func (x *ReplicaOp) String() string {
 func (*ReplicaOp) ProtoMessage() {}
 
 func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1433,7 @@ func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaOp.ProtoReflect.Descriptor instead.
 func (*ReplicaOp) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicaOp) GetId() uint64 {
@@ -1381,7 +1487,7 @@ type ReplicaResults struct {
 
 func (x *ReplicaResults) Reset() {
 	*x = ReplicaResults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1499,7 @@ func (x *ReplicaResults) String() string {
 func (*ReplicaResults) ProtoMessage() {}
 
 func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1512,7 @@ func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResults.ProtoReflect.Descriptor instead.
 func (*ReplicaResults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplicaResults) GetResults() []*ReplicaResult {
@@ -1430,7 +1536,7 @@ type ReplicaResult struct {
 
 func (x *ReplicaResult) Reset() {
 	*x = ReplicaResult{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1548,7 @@ func (x *ReplicaResult) String() string {
 func (*ReplicaResult) ProtoMessage() {}
 
 func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1561,7 @@ func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResult.ProtoReflect.Descriptor instead.
 func (*ReplicaResult) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplicaResult) GetId() uint64 {
@@ -1495,7 +1601,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1613,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1626,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -1539,7 +1645,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1657,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1670,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -1584,7 +1690,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1702,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1715,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -1634,7 +1740,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1752,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1765,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
 }
 
 type CoordinateRequest struct {
@@ -1675,7 +1781,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1793,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1806,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1748,7 +1854,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1866,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1879,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1801,7 +1907,7 @@ type TreeHashesRequest struct {
 
 func (x *TreeHashesRequest) Reset() {
 	*x = TreeHashesRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1919,7 @@ func (x *TreeHashesRequest) String() string {
 func (*TreeHashesRequest) ProtoMessage() {}
 
 func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +1932,7 @@ func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
 func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TreeHashesRequest) GetPartition() uint32 {
@@ -1859,7 +1965,7 @@ type TreeHashesResponse struct {
 
 func (x *TreeHashesResponse) Reset() {
 	*x = TreeHashesResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +1977,7 @@ func (x *TreeHashesResponse) String() string {
 func (*TreeHashesResponse) ProtoMessage() {}
 
 func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +1990,7 @@ func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
 func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TreeHashesResponse) GetHashes() []uint64 {
@@ -1912,7 +2018,7 @@ type LeafKeysRequest struct {
 
 func (x *LeafKeysRequest) Reset() {
 	*x = LeafKeysRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2030,7 @@ func (x *LeafKeysRequest) String() string {
 func (*LeafKeysRequest) ProtoMessage() {}
 
 func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2043,7 @@ func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
 func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LeafKeysRequest) GetPartition() uint32 {
@@ -1997,7 +2103,7 @@ type LeafKeysResponse struct {
 
 func (x *LeafKeysResponse) Reset() {
 	*x = LeafKeysResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2115,7 @@ func (x *LeafKeysResponse) String() string {
 func (*LeafKeysResponse) ProtoMessage() {}
 
 func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2128,7 @@ func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
 func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LeafKeysResponse) GetKeys() [][]byte {
@@ -2108,7 +2214,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\xb5\x03\n" +
+	"\rStatusRequest\"\xda\x03\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -2124,7 +2230,16 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\rphi_threshold\x18\n" +
 	" \x01(\x01R\fphiThreshold\x12%\n" +
 	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
-	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\"\xe3\x02\n" +
+	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\x12#\n" +
+	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\"\xc2\x01\n" +
+	"\x04Disk\x12\x16\n" +
+	"\x06probed\x18\x01 \x01(\bR\x06probed\x12\x1d\n" +
+	"\n" +
+	"free_bytes\x18\x02 \x01(\x03R\tfreeBytes\x12#\n" +
+	"\rreserve_bytes\x18\x03 \x01(\x03R\freserveBytes\x12#\n" +
+	"\rballast_bytes\x18\x04 \x01(\x03R\fballastBytes\x12\x12\n" +
+	"\x04full\x18\x05 \x01(\bR\x04full\x12%\n" +
+	"\x0ewrites_refused\x18\x06 \x01(\x04R\rwritesRefused\"\xe3\x02\n" +
 	"\vAntiEntropy\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1c\n" +
 	"\texchanges\x18\x02 \x01(\x04R\texchanges\x12\x1f\n" +
@@ -2246,7 +2361,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
 	(*KVBatch)(nil),            // 1: ringkv.v1.KVBatch
@@ -2262,22 +2377,23 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*DeleteResponse)(nil),     // 11: ringkv.v1.DeleteResponse
 	(*StatusRequest)(nil),      // 12: ringkv.v1.StatusRequest
 	(*StatusResponse)(nil),     // 13: ringkv.v1.StatusResponse
-	(*AntiEntropy)(nil),        // 14: ringkv.v1.AntiEntropy
-	(*Member)(nil),             // 15: ringkv.v1.Member
-	(*ReplicaBatch)(nil),       // 16: ringkv.v1.ReplicaBatch
-	(*ReplicaOp)(nil),          // 17: ringkv.v1.ReplicaOp
-	(*ReplicaResults)(nil),     // 18: ringkv.v1.ReplicaResults
-	(*ReplicaResult)(nil),      // 19: ringkv.v1.ReplicaResult
-	(*ReadRequest)(nil),        // 20: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 21: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 22: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 23: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 24: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 25: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),  // 26: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil), // 27: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),    // 28: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),   // 29: ringkv.v1.LeafKeysResponse
+	(*Disk)(nil),               // 14: ringkv.v1.Disk
+	(*AntiEntropy)(nil),        // 15: ringkv.v1.AntiEntropy
+	(*Member)(nil),             // 16: ringkv.v1.Member
+	(*ReplicaBatch)(nil),       // 17: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),          // 18: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),     // 19: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),      // 20: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),        // 21: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 22: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 23: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 24: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 25: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 26: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),  // 27: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil), // 28: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),    // 29: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),   // 30: ringkv.v1.LeafKeysResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
@@ -2290,39 +2406,40 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	11, // 7: ringkv.v1.KVResult.delete:type_name -> ringkv.v1.DeleteResponse
 	8,  // 8: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
 	8,  // 9: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	15, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	14, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
-	17, // 12: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
-	0,  // 13: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	19, // 14: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
-	8,  // 15: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	5,  // 16: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	7,  // 17: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	10, // 18: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	1,  // 19: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
-	12, // 20: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	20, // 21: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	22, // 22: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	24, // 23: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	16, // 24: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	26, // 25: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	28, // 26: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	6,  // 27: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	9,  // 28: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	11, // 29: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	3,  // 30: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
-	13, // 31: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	21, // 32: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	23, // 33: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	25, // 34: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	18, // 35: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	27, // 36: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	29, // 37: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	27, // [27:38] is the sub-list for method output_type
-	16, // [16:27] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	15, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	14, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
+	18, // 13: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	0,  // 14: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
+	20, // 15: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	8,  // 16: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	5,  // 17: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	7,  // 18: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	10, // 19: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	1,  // 20: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
+	12, // 21: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	21, // 22: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	23, // 23: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	25, // 24: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	17, // 25: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	27, // 26: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	29, // 27: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	6,  // 28: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 29: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 30: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 31: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	13, // 32: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	22, // 33: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	24, // 34: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	26, // 35: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	19, // 36: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	28, // 37: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	30, // 38: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	28, // [28:39] is the sub-list for method output_type
+	17, // [17:28] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -2346,7 +2463,7 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
