@@ -93,9 +93,9 @@ type StoreOptions struct {
 	DiskReserveBytes, DiskBallastBytes int64
 }
 
-// OpenStore opens (or creates) the database in dir. A new directory gets a
-// fresh random actor id; an existing one must have been created with the
-// same cluster settings.
+// OpenStore opens (or creates) the database in dir. Every opening gets a
+// fresh random actor id (see mintIdentity); an existing directory must have
+// been created with the same cluster settings.
 func OpenStore(o StoreOptions) (*Store, error) {
 	plog := newPebbleLogger(o.Logger, nil)
 	opts := &pebble.Options{Logger: plog,
