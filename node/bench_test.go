@@ -9,7 +9,7 @@ import (
 
 	"github.com/ringkv/ringkv/client"
 	"github.com/ringkv/ringkv/internal/clustertest"
-	"github.com/ringkv/ringkv/node"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -82,7 +82,7 @@ func runParallel(b *testing.B, op func() error) {
 // BenchmarkStoreUpdate measures one replica's synced read-modify-write
 // from parallel writers (group commit shares the fsyncs).
 func BenchmarkStoreUpdate(b *testing.B) {
-	s, err := node.OpenStore(node.StoreOptions{Dir: b.TempDir()})
+	s, err := storage.Open(storage.Options{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkStoreUpdate(b *testing.B) {
 
 // BenchmarkStoreRead measures one replica's local read of an existing key.
 func BenchmarkStoreRead(b *testing.B) {
-	s, err := node.OpenStore(node.StoreOptions{Dir: b.TempDir()})
+	s, err := storage.Open(storage.Options{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringkv/ringkv/ring"
+	"github.com/ringkv/ringkv/storage"
 )
 
 // Limits and defaults.
@@ -152,8 +153,8 @@ func DefaultConfig() Config {
 		JoinTimeout:     10 * time.Second,
 		MinSyncInterval: time.Millisecond,
 
-		DiskReserveBytes: DefaultDiskReserveBytes,
-		DiskBallastBytes: DefaultDiskBallastBytes,
+		DiskReserveBytes: storage.DefaultDiskReserveBytes,
+		DiskBallastBytes: storage.DefaultDiskBallastBytes,
 
 		PhiThreshold:       8,
 		HeartbeatInterval:  time.Second,

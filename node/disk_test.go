@@ -17,6 +17,9 @@ import (
 	"github.com/ringkv/ringkv/internal/clustertest"
 	"github.com/ringkv/ringkv/internal/testwait"
 	"github.com/ringkv/ringkv/node"
+
+	"github.com/ringkv/ringkv/internal/faults"
+	"github.com/ringkv/ringkv/storage"
 )
 
 // Issue 10, defect 8: a node on a filling disk panicked on a WAL write,
@@ -29,7 +32,7 @@ const (
 )
 
 // startOnDisk starts a one-node cluster whose data lives on fs.
-func startOnDisk(t *testing.T, fs *smallFS) (*node.Node, *client.Client) {
+func startOnDisk(t *testing.T, fs *faults.Disk) (*node.Node, *client.Client) {
 	t.Helper()
 	cfg := node.Config{ID: "n1", Dir: "/n1", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 1, Partitions: 16,
 		DiskReserveBytes: diskReserve, DiskBallastBytes: diskBallast}
@@ -66,14 +69,14 @@ func putValue(c *client.Client, key string, value []byte) error {
 	return err
 }
 
-func status(t *testing.T, c *client.Client) node.DiskStatus {
+func status(t *testing.T, c *client.Client) storage.DiskStatus {
 	t.Helper()
 	st, err := c.Status(context.Background())
 	if err != nil {
 		t.Fatalf("status: %v", err)
 	}
 	d := st.GetDisk()
-	return node.DiskStatus{Probed: d.GetProbed(), Free: d.GetFreeBytes(), Reserve: d.GetReserveBytes(),
+	return storage.DiskStatus{Probed: d.GetProbed(), Free: d.GetFreeBytes(), Reserve: d.GetReserveBytes(),
 		Ballast: d.GetBallastBytes(), Full: d.GetFull(), Refused: d.GetWritesRefused()}
 }
 
@@ -82,12 +85,12 @@ func status(t *testing.T, c *client.Client) node.DiskStatus {
 // acknowledged and the refusal. (Near the reserve a probe may find a
 // little more room than the node counted, from files Pebble deleted, and
 // let a write or two more in.)
-func fillUntilRefused(t *testing.T, fs *smallFS, c *client.Client, value []byte) (map[string]bool, error) {
+func fillUntilRefused(t *testing.T, fs *faults.Disk, c *client.Client, value []byte) (map[string]bool, error) {
 	t.Helper()
 	acked := map[string]bool{}
 	for i := range 10000 {
 		key := fmt.Sprintf("k%05d", i)
-		probes := fs.probes.Load()
+		probes := fs.Probes.Load()
 		err := putValue(c, key, value)
 		if err == nil {
 			acked[key] = true
@@ -96,7 +99,7 @@ func fillUntilRefused(t *testing.T, fs *smallFS, c *client.Client, value []byte)
 		if connect.CodeOf(err) != connect.CodeResourceExhausted {
 			return acked, err
 		}
-		testwait.Until(t, 10*time.Second, "a probe after the refusal", func() bool { return fs.probes.Load() > probes })
+		testwait.Until(t, 10*time.Second, "a probe after the refusal", func() bool { return fs.Probes.Load() > probes })
 		if status(t, c).Full {
 			return acked, err
 		}
@@ -133,7 +136,7 @@ func metric(t *testing.T, addr, name string) string {
 }
 
 func TestAFillingDiskRefusesWritesBeforeItIsFull(t *testing.T) {
-	fs := newSmallFS(16 << 20)
+	fs := faults.NewDisk(16 << 20)
 	n, c := startOnDisk(t, fs)
 	value := make([]byte, 16<<10)
 	acked, err := fillUntilRefused(t, fs, c, value)
@@ -141,11 +144,11 @@ func TestAFillingDiskRefusesWritesBeforeItIsFull(t *testing.T) {
 		!strings.Contains(err.Error(), "bytes free, reserve") {
 		t.Fatalf("after %d writes: %v; want ResourceExhausted, disk nearly full", len(acked), err)
 	}
-	if got := fs.enospc.Load(); got != 0 {
+	if got := fs.ENOSPC.Load(); got != 0 {
 		t.Fatalf("the filesystem refused %d writes: the node let its disk fill", got)
 	}
 	// Free space is read by a probe loop, not per write.
-	if p := fs.probes.Load(); p > int64(len(acked))/4 {
+	if p := fs.Probes.Load(); p > int64(len(acked))/4 {
 		t.Errorf("%d free-space probes for %d writes", p, len(acked))
 	}
 	readsBack(t, c, acked, value)
@@ -157,7 +160,7 @@ func TestAFillingDiskRefusesWritesBeforeItIsFull(t *testing.T) {
 		t.Fatalf("ringkv_disk_full %s", v)
 	}
 	// Space is freed (the operator grew the volume): writes resume.
-	fs.fill(-8 << 20)
+	fs.Fill(-8 << 20)
 	testwait.Until(t, 30*time.Second, "writes accepted again", func() bool { return putValue(c, "after", value) == nil })
 	if d := status(t, c); d.Full {
 		t.Fatalf("status after space was freed: %+v", d)
@@ -168,7 +171,7 @@ func TestAFillingDiskRefusesWritesBeforeItIsFull(t *testing.T) {
 }
 
 func TestANodeRestartedOnAFullDiskReleasesItsBallastAndServesReads(t *testing.T) {
-	fs := newSmallFS(16 << 20)
+	fs := faults.NewDisk(16 << 20)
 	value := []byte("v")
 	keys := map[string]bool{}
 	n, c := startOnDisk(t, fs)
@@ -187,7 +190,7 @@ func TestANodeRestartedOnAFullDiskReleasesItsBallastAndServesReads(t *testing.T)
 		t.Fatal(err)
 	}
 	// Something else fills the disk while the node is down.
-	fs.fillUp()
+	fs.FillUp()
 
 	_, c = startOnDisk(t, fs)
 	d := status(t, c)
@@ -199,12 +202,12 @@ func TestANodeRestartedOnAFullDiskReleasesItsBallastAndServesReads(t *testing.T)
 		t.Fatalf("write on a full disk: %v", err)
 	}
 	// The other program lets go: the ballast is re-created, writes resume.
-	fs.fill(-fs.capacity)
+	fs.Fill(-fs.Capacity)
 	testwait.Until(t, 30*time.Second, "writes accepted again", func() bool { return putValue(c, "k0", value) == nil })
 	if d := status(t, c); d.Ballast != diskBallast || d.Full {
 		t.Fatalf("status after space was freed: %+v", d)
 	}
-	if got := fs.enospc.Load(); got != 0 {
+	if got := fs.ENOSPC.Load(); got != 0 {
 		t.Fatalf("the filesystem refused %d writes", got)
 	}
 }
@@ -246,19 +249,19 @@ func TestAReplicaWithAFullDiskRefusesPeersWritesAndTheyAreHintedElsewhere(t *tes
 }
 
 func TestCloseReturnsWhenStorageHangs(t *testing.T) {
-	fs := newSmallFS(1 << 30)
+	fs := faults.NewDisk(1 << 30)
 	n, c := startOnDisk(t, fs)
-	t.Cleanup(fs.release) // before the node's cleanup, should the test fail
+	t.Cleanup(fs.Release) // before the node's cleanup, should the test fail
 	if err := putValue(c, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	fs.hang() // the disk stops answering syncs
+	fs.Hang() // the disk stops answering syncs
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		c.Put(ctx, []byte("k"), []byte("w"), nil, 1)
 	}()
-	testwait.Until(t, 30*time.Second, "a write waits on the hung disk", func() bool { return fs.blocked.Load() > 0 })
+	testwait.Until(t, 30*time.Second, "a write waits on the hung disk", func() bool { return fs.Blocked.Load() > 0 })
 
 	closed := make(chan error, 1)
 	go func() {
@@ -275,23 +278,23 @@ func TestCloseReturnsWhenStorageHangs(t *testing.T) {
 			return false
 		}
 	})
-	fs.release()
+	fs.Release()
 	if !errors.Is(err, node.ErrCloseTimeout) {
 		t.Fatalf("Close with storage hung: %v", err)
 	}
 	// Once the disk answers, the shutdown left in the background ends.
-	if err := n.Close(context.Background()); err != nil && !errors.Is(err, node.ErrClosed) {
+	if err := n.Close(context.Background()); err != nil && !errors.Is(err, storage.ErrClosed) {
 		t.Logf("close after release: %v", err)
 	}
 }
 
 func TestANodeWhoseDiskAnotherProgramFillsReleasesItsBallastAndServesReads(t *testing.T) {
-	fs := newSmallFS(16 << 20)
+	fs := faults.NewDisk(16 << 20)
 	_, c := startOnDisk(t, fs)
 	if err := putValue(c, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	fs.fillUp()
+	fs.FillUp()
 	testwait.Until(t, 30*time.Second, "the ballast released", func() bool {
 		d := status(t, c)
 		return d.Ballast == 0 && d.Full
@@ -300,12 +303,12 @@ func TestANodeWhoseDiskAnotherProgramFillsReleasesItsBallastAndServesReads(t *te
 	if err := putValue(c, "k", []byte("w")); connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Fatalf("write on a full disk: %v", err)
 	}
-	fs.fill(-fs.capacity)
+	fs.Fill(-fs.Capacity)
 	testwait.Until(t, 30*time.Second, "writes accepted again", func() bool { return putValue(c, "k2", []byte("v")) == nil })
 	if d := status(t, c); d.Ballast != diskBallast {
 		t.Fatalf("status after space was freed: %+v", d)
 	}
-	if got := fs.enospc.Load(); got != 0 {
+	if got := fs.ENOSPC.Load(); got != 0 {
 		t.Fatalf("the filesystem refused %d writes", got)
 	}
 }
@@ -346,7 +349,7 @@ func memberState(t *testing.T, c *client.Client, id string) (string, uint64) {
 }
 
 func TestANodeWithAFullDiskStillDeliversItsHints(t *testing.T) {
-	fs := newSmallFS(16 << 20)
+	fs := faults.NewDisk(16 << 20)
 	n1 := startNode(t, node.Config{ID: "n1", Dir: "/n1", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
 		DiskReserveBytes: diskReserve, DiskBallastBytes: diskBallast}, node.Deps{FS: fs})
 	t.Cleanup(func() { n1.Close(context.Background()) })
@@ -370,7 +373,7 @@ func TestANodeWithAFullDiskStillDeliversItsHints(t *testing.T) {
 	})
 	// n1's disk fills to its reserve (not below half: the ballast stays).
 	d := status(t, c1)
-	fs.fill(d.Free - diskReserve*3/4)
+	fs.Fill(d.Free - diskReserve*3/4)
 	testwait.Until(t, 30*time.Second, "n1 refuses writes", func() bool { return status(t, c1).Full })
 	if err := putValue(c1, "k2", []byte("v")); connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Fatalf("write to a full n1: %v", err)
@@ -386,7 +389,7 @@ func TestANodeWithAFullDiskStillDeliversItsHints(t *testing.T) {
 	if err != nil || !res.Found || string(res.Values[0]) != "v" {
 		t.Fatalf("n2's copy of k after handoff: %+v %v", res, err)
 	}
-	if !status(t, c1).Full || fs.enospc.Load() != 0 {
-		t.Fatalf("n1 %+v, %d writes refused by its disk", status(t, c1), fs.enospc.Load())
+	if !status(t, c1).Full || fs.ENOSPC.Load() != 0 {
+		t.Fatalf("n1 %+v, %d writes refused by its disk", status(t, c1), fs.ENOSPC.Load())
 	}
 }

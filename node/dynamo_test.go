@@ -21,6 +21,7 @@ import (
 	"github.com/ringkv/ringkv/internal/clustertest"
 	"github.com/ringkv/ringkv/node"
 	"github.com/ringkv/ringkv/ring"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -248,7 +249,7 @@ func TestADataDirectoryRefusesOtherClusterSettings(t *testing.T) {
 	c := clustertest.New(t, 1, func(cfg *node.Config) { cfg.Dir = dir })
 	c.Stop("n1")
 	_, err := node.New(node.Config{ID: "n1", Dir: dir, Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 3}, node.Deps{})
-	if !errors.Is(err, node.ErrSettingsChanged) || !strings.Contains(err.Error(), "n=1") || !strings.Contains(err.Error(), "n=3") {
+	if !errors.Is(err, storage.ErrSettingsChanged) || !strings.Contains(err.Error(), "n=1") || !strings.Contains(err.Error(), "n=3") {
 		t.Fatalf("reopen with n=3: %v", err)
 	}
 }

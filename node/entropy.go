@@ -16,6 +16,7 @@ import (
 	"github.com/ringkv/ringkv/antientropy"
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/reap"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -83,11 +84,11 @@ func (n *Node) newEntropy() *entropy {
 		exchanged: map[int]time.Time{},
 		verified:  map[int]*reap.Ledger{},
 	}
-	if raw, err := n.store.getRaw(metaAECursor); err == nil && len(raw) == 8 {
+	if raw, err := n.store.Meta(metaAECursor); err == nil && len(raw) == 8 {
 		e.cursor = int(binary.BigEndian.Uint64(raw)) % n.cfg.Partitions
 	}
 	for p := range n.cfg.Partitions {
-		if raw, err := n.store.getRaw(metaAEExchanged(p)); err == nil && len(raw) == 8 {
+		if raw, err := n.store.Meta(metaAEExchanged(p)); err == nil && len(raw) == 8 {
 			e.exchanged[p] = time.Unix(0, int64(binary.BigEndian.Uint64(raw)))
 		}
 	}
@@ -121,7 +122,7 @@ func (e *entropy) next() (int, bool) {
 		p := e.cursor
 		e.cursor = (e.cursor + 1) % parts
 		if e.replicates(v, p) {
-			_ = e.n.store.setMeta(metaAECursor, binary.BigEndian.AppendUint64(nil, uint64(e.cursor)))
+			_ = e.n.store.SetMeta(metaAECursor, binary.BigEndian.AppendUint64(nil, uint64(e.cursor)))
 			return p, true
 		}
 	}
@@ -165,7 +166,7 @@ func (e *entropy) visit(ctx context.Context, p int) {
 func (e *entropy) record(p int, o reap.Outcome) {
 	done := e.now()
 	if o.Complete {
-		_ = e.n.store.setMeta(metaAEExchanged(p), binary.BigEndian.AppendUint64(nil, uint64(done.UnixNano())))
+		_ = e.n.store.SetMeta(metaAEExchanged(p), binary.BigEndian.AppendUint64(nil, uint64(done.UnixNano())))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -209,7 +210,7 @@ func (e *entropy) exchange(ctx context.Context, p int, peer string) (int, error)
 	r := newRepairs(ctx, e, peer)
 	pageBytes := e.pageBytes()
 	stats, err := antientropy.CompareEach(r.ctx, localSide{e.n.store, p, pageBytes}, remoteSide{remote, p, pageBytes},
-		e.n.store.trees.cfg, p, antientropy.Options{PageLeaves: maxLeaves}, r.page)
+		e.n.store.TreeConfig(), p, antientropy.Options{PageLeaves: maxLeaves}, r.page)
 	e.bytes.Add(uint64(stats.Bytes))
 	return r.wait(err)
 }
@@ -217,7 +218,7 @@ func (e *entropy) exchange(ctx context.Context, p int, peer string) (int, error)
 // pageBytes is the budget of one page of leaf keys: half of what this node
 // reads in one message from a peer, so that an answer always fits.
 func (e *entropy) pageBytes() int {
-	return max(1<<10, min(e.n.peers.maxRead/2, defaultPageBytes))
+	return max(1<<10, min(e.n.peers.maxRead/2, storage.DefaultPageBytes))
 }
 
 // repairs runs one exchange's repairs, a few at a time to hide round
@@ -298,7 +299,7 @@ func (e *entropy) repair(ctx context.Context, peer string, d antientropy.Diff) e
 		}
 	}
 	e.bytes.Add(uint64(len(raw)))
-	if (local.IsEmpty() && tombstoneOnly(remote)) || (remote.IsEmpty() && tombstoneOnly(local)) {
+	if (local.IsEmpty() && storage.TombstoneOnly(remote)) || (remote.IsEmpty() && storage.TombstoneOnly(local)) {
 		return nil
 	}
 	return e.sync(ctx, peer, d.Key, local, remote)
@@ -327,9 +328,9 @@ func (e *entropy) sync(ctx context.Context, peer string, key []byte, local, remo
 // reap deletes p's tombstones that the reap rule allows.
 func (e *entropy) reap(p int) {
 	others := e.otherPrimaries(p)
-	lo, hi := e.n.store.trees.hashRange(p)
+	lo, hi := e.n.store.HashRange(p)
 	now := e.now()
-	err := e.n.store.ScanTombstones(lo, hi, func(ts Tombstone) bool {
+	err := e.n.store.ScanTombstones(lo, hi, func(ts storage.Tombstone) bool {
 		if !e.mayReap(p, others, ts.Since, now) {
 			return true
 		}
@@ -338,7 +339,7 @@ func (e *entropy) reap(p int) {
 		}
 		return true
 	})
-	if err != nil && !errors.Is(err, ErrClosed) {
+	if err != nil && !errors.Is(err, storage.ErrClosed) {
 		e.log.Warn("reap tombstones", "partition", p, "err", err)
 	}
 }
@@ -384,7 +385,7 @@ func (e *entropy) age() time.Duration {
 
 // localSide answers an exchange from this node's trees and Pebble.
 type localSide struct {
-	store     *Store
+	store     *storage.Store
 	p         int
 	pageBytes int
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/quorum"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -125,7 +126,7 @@ func rpcError(err error) error {
 		ce := connect.NewError(connect.CodeFailedPrecondition, err)
 		ce.Meta().Set(notReplicaHeader, "1")
 		return ce
-	case errors.Is(err, ErrTooManySiblings):
+	case errors.Is(err, storage.ErrTooManySiblings):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, quorum.ErrIndeterminate), errors.Is(err, quorum.ErrTooFewReplies):
 		return connect.NewError(connect.CodeUnavailable, err)
@@ -133,9 +134,9 @@ func rpcError(err error) error {
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, err)
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, storage.ErrClosed):
 		return connect.NewError(connect.CodeUnavailable, err)
-	case errors.Is(err, ErrHintBudget), errors.Is(err, ErrDiskFull):
+	case errors.Is(err, storage.ErrHintBudget), errors.Is(err, storage.ErrDiskFull):
 		return connect.NewError(connect.CodeResourceExhausted, err)
 	default:
 		return connect.NewError(connect.CodeInternal, err)

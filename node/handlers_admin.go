@@ -7,6 +7,8 @@ import (
 	"connectrpc.com/connect"
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
+
+	"github.com/ringkv/ringkv/storage"
 )
 
 // adminHandler serves the admin API.
@@ -45,7 +47,7 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 	return connect.NewResponse(resp), nil
 }
 
-func diskStatus(d DiskStatus) *ringkvv1.Disk {
+func diskStatus(d storage.DiskStatus) *ringkvv1.Disk {
 	return &ringkvv1.Disk{Probed: d.Probed, FreeBytes: d.Free, ReserveBytes: d.Reserve, BallastBytes: d.Ballast,
 		Full: d.Full, WritesRefused: d.Refused}
 }

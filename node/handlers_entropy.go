@@ -51,7 +51,7 @@ func (h entropyHandler) LeafKeys(_ context.Context, req *connect.Request[ringkvv
 	if len(leaves) > maxLeaves {
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%d leaves; the limit is %d", len(leaves), maxLeaves))
 	}
-	if err := h.n.store.checkLeaves(leaves); err != nil {
+	if err := h.n.store.CheckLeaves(leaves); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	}
 	q := antientropy.KeysQuery{Leaves: leaves, After: req.Msg.GetAfter(), Until: req.Msg.GetUntil(), Limit: int(req.Msg.GetLimit())}

@@ -12,7 +12,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ringkv/ringkv/internal/backoff"
-	"github.com/ringkv/ringkv/node/hintwindow"
+	"github.com/ringkv/ringkv/storage"
+	"github.com/ringkv/ringkv/storage/hintwindow"
 )
 
 // handoff delivers hints to their targets once the failure detector finds
@@ -25,7 +26,7 @@ import (
 // iterator open and no store lock held; expiry reads only the hints it
 // drops.
 type handoff struct {
-	store       *Store
+	store       *storage.Store
 	send        func(ctx context.Context, target string, key, set []byte) error
 	healthy     func(id string) bool
 	log         *slog.Logger
@@ -122,7 +123,7 @@ func (h *handoff) deliver(ctx context.Context, target string) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, h.concurrency)
-	err := h.store.ScanHints(target, func(hint Hint) bool {
+	err := h.store.ScanHints(target, func(hint storage.Hint) bool {
 		if hintwindow.Expired(hint.Created, h.now(), h.window) {
 			if ok, _ := h.store.DeleteHintIf(hint); ok {
 				h.dropped.Add(1)
@@ -147,7 +148,7 @@ func (h *handoff) deliver(ctx context.Context, target string) bool {
 }
 
 // expire drops the hints for target that are past the window, even while
-// the target is away, reading only those (Store.ExpireHints).
+// the target is away, reading only those (storage.Store.ExpireHints).
 func (h *handoff) expire(target string) {
 	n, err := h.store.ExpireHints(target, h.now(), h.window)
 	h.dropped.Add(uint64(n))
@@ -156,10 +157,10 @@ func (h *handoff) expire(target string) {
 	}
 }
 
-func (h *handoff) deliverOne(ctx context.Context, hint Hint) bool {
+func (h *handoff) deliverOne(ctx context.Context, hint storage.Hint) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := h.send(ctx, hint.Target, hint.Key, hint.raw[8:]); err != nil {
+	if err := h.send(ctx, hint.Target, hint.Key, hint.Set()); err != nil {
 		return false
 	}
 	if ok, err := h.store.DeleteHintIf(hint); err == nil && ok {

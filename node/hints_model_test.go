@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -9,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"pgregory.net/rapid"
+
+	"github.com/ringkv/ringkv/storage"
 )
 
 // hintModel is the brute-force model of a node's hints: for each target
@@ -55,14 +55,14 @@ func (m hintModel) oldest(target string) time.Time {
 // memory filesystem that outlives restarts.
 type hintRig struct {
 	fs    vfs.FS
-	s     *Store
+	s     *storage.Store
 	h     *handoff
 	clock *testClock
-	exact map[string]bool // targets whose HintStats.Oldest must be exact
+	exact map[string]bool // targets whose storage.HintStats.Oldest must be exact
 }
 
 func (r *hintRig) open(t *rapid.T) {
-	s, err := OpenStore(StoreOptions{Dir: "data", FS: r.fs, Settings: storedSettings{N: 3, Partitions: 4}})
+	s, err := storage.Open(storage.Options{Dir: "data", FS: r.fs, Settings: storage.Settings{N: 3, Partitions: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func (r *hintRig) open(t *rapid.T) {
 
 // Hint storage, expiry, delivery and restarts in any order agree with the
 // brute-force model: the hints held, their creation times, the index
-// beside them, and the totals in HintStats (Oldest exact after an expiry
+// beside them, and the totals in storage.HintStats (Oldest exact after an expiry
 // or a restart, never later than the true oldest otherwise).
 func TestHintsAgreeWithTheModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -131,41 +131,16 @@ func (r *hintRig) check(t *rapid.T, model hintModel) {
 
 // checkIndex compares target's index with the hints held.
 func (r *hintRig) checkIndex(t *rapid.T, target string, held map[string]time.Time) {
-	if err := hintIndexMatches(r.s, target, held); err != nil {
+	if err := r.s.VerifyHintIndex(target); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// hintIndexMatches reports how target's index differs from the hints
-// held (key → creation time), if it does.
-func hintIndexMatches(s *Store, target string, held map[string]time.Time) error {
-	var got, want [][]byte
-	for key, created := range held {
-		want = append(want, hintIndexKey(target, created, hintKey(target, []byte(key))))
-	}
-	p := hintIndexPrefix(target)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		got = append(got, bytes.Clone(it.Key()))
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	slices.SortFunc(want, bytes.Compare)
-	if !slices.EqualFunc(got, want, bytes.Equal) {
-		return fmt.Errorf("index for %s is %q; its hints call for %q", target, got, want)
-	}
-	return nil
 }
 
 func (r *hintRig) checkStats(t *rapid.T, target string, model hintModel) {
 	st := r.s.HintStats()[target]
 	var size int64
-	err := r.s.ScanHints(target, func(h Hint) bool {
-		size += int64(len(h.hk) + len(h.raw))
+	err := r.s.ScanHints(target, func(h storage.Hint) bool {
+		size += h.Size()
 		return true
 	})
 	if err != nil {

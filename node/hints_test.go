@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"golang.org/x/time/rate"
 
 	"github.com/ringkv/ringkv/internal/testwait"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -51,7 +51,7 @@ func (c *testClock) set(t time.Time) {
 
 // testHandoff is a handoff over s with every target healthy, no rate
 // limit, one send at a time and a send that always succeeds.
-func testHandoff(s *Store, now func() time.Time) *handoff {
+func testHandoff(s *storage.Store, now func() time.Time) *handoff {
 	return &handoff{
 		store: s, log: slog.New(slog.DiscardHandler), window: hintTestWindow, now: now,
 		send:    func(context.Context, string, []byte, []byte) error { return nil },
@@ -61,13 +61,23 @@ func testHandoff(s *Store, now func() time.Time) *handoff {
 	}
 }
 
+// openMem opens a store on fs, as a node with n=3 and 4 partitions.
+func openMem(t *testing.T, fs vfs.FS) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(storage.Options{Dir: "data", FS: fs, Settings: storage.Settings{N: 3, Partitions: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // fataler is what the helpers need of a *testing.T or a *rapid.T.
 type fataler interface {
 	Helper()
 	Fatalf(format string, args ...any)
 }
 
-func mustStoreHint(t fataler, s *Store, target, key string, set vclock.Set, at time.Time) {
+func mustStoreHint(t fataler, s *storage.Store, target, key string, set vclock.Set, at time.Time) {
 	t.Helper()
 	if err := s.StoreHint(target, []byte(key), set, at, 0); err != nil {
 		t.Fatalf("store hint %s for %s: %v", key, target, err)
@@ -75,10 +85,10 @@ func mustStoreHint(t fataler, s *Store, target, key string, set vclock.Set, at t
 }
 
 // heldHints returns the hints s holds for target: key → creation time.
-func heldHints(t fataler, s *Store, target string) map[string]time.Time {
+func heldHints(t fataler, s *storage.Store, target string) map[string]time.Time {
 	t.Helper()
 	out := map[string]time.Time{}
-	err := s.ScanHints(target, func(h Hint) bool {
+	err := s.ScanHints(target, func(h storage.Hint) bool {
 		out[string(h.Key)] = h.Created
 		return true
 	})
@@ -131,9 +141,9 @@ func TestHintExpiryReadsOnlyTheExpired(t *testing.T) {
 		// Hint i expires once now passes its creation + window; at this
 		// instant hints 0..(r+1)*perRound-1 have.
 		clock.set(hintT0.Add(hintTestWindow + time.Duration((r+1)*perRound)*time.Second - time.Millisecond))
-		before, dropped := s.hints.keysRead.Load(), h.dropped.Load()
+		before, dropped := s.HintKeysRead(), h.dropped.Load()
 		h.round(context.Background())
-		read, got := s.hints.keysRead.Load()-before, h.dropped.Load()-dropped
+		read, got := s.HintKeysRead()-before, h.dropped.Load()-dropped
 		if got != perRound || read > perRound+slack {
 			t.Fatalf("round %d dropped %d hints reading %d keys; want %d dropped reading at most %d (of %d held)",
 				r, got, read, perRound, perRound+slack, total-r*perRound)
@@ -183,13 +193,13 @@ func TestHintDeliveryHoldsNoIteratorWhileWaiting(t *testing.T) {
 
 // deliveryFixture is a store holding 20 hints for n3, flushed to an
 // sstable so that an open iterator over them shows in Pebble's metrics.
-func deliveryFixture(t *testing.T) (*Store, *handoff) {
+func deliveryFixture(t *testing.T) (*storage.Store, *handoff) {
 	s := openMem(t, vfs.NewMem())
 	t.Cleanup(func() { s.Close() })
 	for i := range 20 {
 		mustStoreHint(t, s, "n3", fmt.Sprintf("k%02d", i), hintSet(uint64(i+1), "v"), time.Now())
 	}
-	if err := s.db.Flush(); err != nil {
+	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	return s, testHandoff(s, time.Now)
@@ -210,9 +220,9 @@ func startDelivery(t *testing.T, h *handoff) <-chan struct{} {
 
 // assertStoreIdle checks, while delivery waits, that no sstable iterator
 // is open and that the store closes.
-func assertStoreIdle(t *testing.T, s *Store) {
+func assertStoreIdle(t *testing.T, s *storage.Store) {
 	t.Helper()
-	if n := s.db.Metrics().TableIters; n != 0 {
+	if n := s.TableIterators(); n != 0 {
 		t.Errorf("%d sstable iterators open while delivery waits", n)
 	}
 	closed := make(chan error, 1)
@@ -255,8 +265,7 @@ func checkCrashedHints(t *testing.T, fs vfs.FS, what string) {
 	t.Helper()
 	s := openMem(t, fs)
 	defer s.Close()
-	held := heldHints(t, s, "n3")
-	if err := hintIndexMatches(s, "n3", held); err != nil {
+	if err := s.VerifyHintIndex("n3"); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	if _, err := s.ExpireHints("n3", hintT0.Add(hintTestWindow+time.Minute), hintTestWindow); err != nil {
@@ -266,29 +275,5 @@ func checkCrashedHints(t *testing.T, fs vfs.FS, what string) {
 		if created.Equal(hintT0) {
 			t.Fatalf("%s: %s, created %s, outlived its window", what, key, created)
 		}
-	}
-}
-
-// A data directory whose hints have no index (written before it existed)
-// gets one at start-up, and its hints expire.
-func TestHintIndexIsRebuiltAtStartup(t *testing.T) {
-	mem := vfs.NewMem()
-	s := openMem(t, mem)
-	for i := range 5 {
-		mustStoreHint(t, s, "n3", fmt.Sprintf("k%d", i), hintSet(uint64(i+1), "v"), hintT0.Add(time.Duration(i)*time.Minute))
-	}
-	p := []byte{prefixHintIndex}
-	if err := s.db.DeleteRange(p, prefixEnd(p), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s = openMem(t, mem)
-	defer s.Close()
-	if err := hintIndexMatches(s, "n3", heldHints(t, s, "n3")); err != nil {
-		t.Fatalf("after a restart: %v", err)
-	}
-	n, err := s.ExpireHints("n3", hintT0.Add(hintTestWindow+90*time.Second), hintTestWindow)
-	if err != nil || n != 2 {
-		t.Fatalf("expiry dropped %d hints (%v); want the 2 created more than a window before", n, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/quorum"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -37,7 +38,7 @@ type Deps struct {
 type Node struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *Store
+	store    *storage.Store
 	gossip   *gossip.Gossip
 	view     atomic.Pointer[view]
 	coord    *quorum.Coordinator
@@ -73,8 +74,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	cfg = cfg.withDefaults()
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1),
 		draining: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
-	store, err := OpenStore(StoreOptions{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
-		Settings: storedSettings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0),
+	store, err := storage.Open(storage.Options{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
+		Settings: storage.Settings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0),
 		DiskReserveBytes: cfg.DiskReserveBytes, DiskBallastBytes: cfg.DiskBallastBytes})
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func (n *Node) storeHint(target string, key []byte, set vclock.Set) error {
 	switch {
 	case err == nil:
 		n.hintsIn.Add(1)
-	case errors.Is(err, ErrHintBudget):
+	case errors.Is(err, storage.ErrHintBudget):
 		n.hintsDrop.Add(1)
 	}
 	return err

@@ -15,6 +15,7 @@ import (
 	"github.com/ringkv/ringkv/api/ringkv/v1/ringkvv1connect"
 	"github.com/ringkv/ringkv/gossip"
 	"github.com/ringkv/ringkv/internal/opstream"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -31,7 +32,7 @@ var errUnknownPeer = errors.New("node: no address known for peer")
 // than it saves.
 type peers struct {
 	self      string
-	store     *Store
+	store     *storage.Store
 	storeHint func(target string, key []byte, set vclock.Set) error // this node's hint store
 	maxRead   int
 	fg, bulk  peerPool // foreground streams; background calls
@@ -88,7 +89,7 @@ func (p *peers) entropyClient(id string) (entropyClient, error) {
 // dialFunc opens a connection to a peer, as net.Dialer.DialContext does.
 type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
-func newPeers(self string, store *Store, storeHint func(string, []byte, vclock.Set) error, maxRead int, dial dialFunc) *peers {
+func newPeers(self string, store *storage.Store, storeHint func(string, []byte, vclock.Set) error, maxRead int, dial dialFunc) *peers {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &peers{self: self, store: store, storeHint: storeHint, maxRead: maxRead,
 		fg: newPeerPool(dial), bulk: newPeerPool(dial), ctx: ctx, cancel: cancel,
@@ -119,7 +120,7 @@ func (p *peers) streamIn(pool *peerPool, open map[string]*streamSlot, id string)
 	}
 	return slot.Get(time.Now(), func() (*replicaStream, error) {
 		if p.ctx.Err() != nil {
-			return nil, ErrClosed
+			return nil, storage.ErrClosed
 		}
 		c, err := p.clientLocked(pool, id)
 		if err != nil {

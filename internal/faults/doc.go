@@ -1,5 +1,6 @@
-// Package faults injects network partitions between nodes that run in one
-// process: a Network wraps each node's memberlist transport and its dialer
+// Package faults injects the faults tests need: a Disk of fixed capacity
+// that fills (ENOSPC) and can hang its syncs, and network partitions
+// between nodes that run in one process: a Network wraps each node's memberlist transport and its dialer
 // of peer (replica RPC) connections, and can then cut the traffic between
 // groups of nodes and heal it again. It is off until Partition is called:
 // a Network that never partitions passes everything through.

@@ -1,14 +1,15 @@
-package node
+package storage
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/ringkv/ringkv/node/hintwindow"
+	"github.com/ringkv/ringkv/storage/hintwindow"
 )
 
 // The hint index orders each target's hints by creation time, so expiry
@@ -146,7 +147,7 @@ func (s *Store) dropExpiredHint(target string, ik []byte, now time.Time, window 
 	}
 	// Not synced, as DeleteHintIf: after a crash the hint expires again.
 	if err := b.Commit(pebble.NoSync); err != nil {
-		return false, fmt.Errorf("node: expire hint: %w", err)
+		return false, fmt.Errorf("storage: expire hint: %w", err)
 	}
 	if drop {
 		s.hints.release(target, int64(len(hk)+len(raw)), true)
@@ -239,7 +240,39 @@ func (s *Store) rebuildHintIndex(target string) error {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("node: rebuild hint index for %s: %w", target, err)
+		return fmt.Errorf("storage: rebuild hint index for %s: %w", target, err)
+	}
+	return nil
+}
+
+// VerifyHintIndex reports how target's index by creation time differs
+// from its hints, if it does: every hint must have exactly one entry, at
+// its creation time, and there must be no other.
+func (s *Store) VerifyHintIndex(target string) error {
+	var want, got [][]byte
+	err := s.ScanHints(target, func(h Hint) bool {
+		want = append(want, hintIndexKey(target, h.Created, h.hk))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := hintIndexPrefix(target)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		got = append(got, bytes.Clone(it.Key()))
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	slices.SortFunc(want, bytes.Compare)
+	if !slices.EqualFunc(got, want, bytes.Equal) {
+		return fmt.Errorf("storage: hint index for %s is %q; its hints call for %q", target, got, want)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/ringkv/ringkv/node/hintwindow"
+	"github.com/ringkv/ringkv/storage/hintwindow"
 )
 
 // The model: writes stored for one key at the given times (unix ns). The

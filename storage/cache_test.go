@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 // straight from Pebble.
 func TestCacheAgreesWithPebble(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		s, err := OpenStore(StoreOptions{Dir: t.TempDir()})
+		s, err := Open(Options{Dir: t.TempDir()})
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func cacheStep(s *Store, rnd *rand.Rand, keys int) error {
 		if err != nil || raw == nil {
 			return err
 		}
-		if set, err := vclock.Decode(raw); err == nil && tombstoneOnly(set) {
+		if set, err := vclock.Decode(raw); err == nil && TombstoneOnly(set) {
 			_, err = s.Reap(key, digestOf(raw))
 			return err
 		}

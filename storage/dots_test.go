@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"fmt"
@@ -43,7 +43,7 @@ func sameSibling(a, b vclock.Sibling) bool {
 
 func openMem(t *testing.T, fs vfs.FS) *Store {
 	t.Helper()
-	s, err := OpenStore(StoreOptions{Dir: "data", FS: fs, Settings: storedSettings{N: 3, Partitions: 4}})
+	s, err := Open(Options{Dir: "data", FS: fs, Settings: Settings{N: 3, Partitions: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func reapStep(key string) crashStep {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if set, err := vclock.Decode(raw); err == nil && raw != nil && tombstoneOnly(set) {
+			if set, err := vclock.Decode(raw); err == nil && raw != nil && TombstoneOnly(set) {
 				if _, err := s.Reap([]byte(key), digestOf(raw)); err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/ringkv/ringkv/node/hintwindow"
+	"github.com/ringkv/ringkv/storage/hintwindow"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -34,8 +34,8 @@ const (
 var (
 	// ErrHintBudget refuses a hint that would take a target's hints over
 	// the byte budget.
-	ErrHintBudget = errors.New("node: hint budget for the target is exhausted")
-	errBadHint    = errors.New("node: malformed hint")
+	ErrHintBudget = errors.New("storage: hint budget for the target is exhausted")
+	errBadHint    = errors.New("storage: malformed hint")
 )
 
 // HintStats describes the hints held for one target.
@@ -103,7 +103,7 @@ func (s *Store) StoreHint(target string, key []byte, in vclock.Set, now time.Tim
 	}
 	defer b.Close()
 	if err := b.SyncWait(); err != nil {
-		return fmt.Errorf("node: sync hint: %w", err)
+		return fmt.Errorf("storage: sync hint: %w", err)
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func (s *Store) applyHint(target string, hk []byte, in vclock.Set, now time.Time
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
 		s.hints.release(target, grow, old == nil)
-		return nil, fmt.Errorf("node: write hint: %w", err)
+		return nil, fmt.Errorf("storage: write hint: %w", err)
 	}
 	return b, nil
 }
@@ -151,6 +151,12 @@ type Hint struct {
 	raw     []byte // the stored bytes, for DeleteHintIf
 	hk      []byte
 }
+
+// Size is what the hint counts against its target's hint budget.
+func (h Hint) Size() int64 { return int64(len(h.hk) + len(h.raw)) }
+
+// Set is the hint's encoded version set, as it is sent to its target.
+func (h Hint) Set() []byte { return h.raw[8:] }
 
 // ScanHints calls fn for each hint held for target, in key order, until fn
 // returns false. Hints that cannot be decoded are skipped. It reads hints
@@ -227,7 +233,7 @@ func (s *Store) DeleteHintIf(h Hint) (bool, error) {
 	_ = b.Delete(h.hk, nil)
 	_ = b.Delete(hintIndexKey(h.Target, hintCreated(h.raw), h.hk), nil)
 	if err := b.Commit(pebble.NoSync); err != nil {
-		return false, fmt.Errorf("node: delete hint: %w", err)
+		return false, fmt.Errorf("storage: delete hint: %w", err)
 	}
 	s.hints.release(h.Target, int64(len(h.hk)+len(h.raw)), true)
 	return true, nil
@@ -247,3 +253,7 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+// HintKeysRead counts the hint and index keys the store's hint scans and
+// expiry have stepped over since it opened: what hint upkeep costs.
+func (s *Store) HintKeysRead() uint64 { return s.hints.keysRead.Load() }

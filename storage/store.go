@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -40,16 +40,16 @@ var (
 var (
 	// ErrTooManySiblings refuses a write that would leave more siblings
 	// than the configured limit.
-	ErrTooManySiblings = errors.New("node: too many siblings")
+	ErrTooManySiblings = errors.New("storage: too many siblings")
 	// ErrSettingsChanged refuses to open a data directory created with
 	// different cluster settings.
-	ErrSettingsChanged = errors.New("node: data directory has different cluster settings")
+	ErrSettingsChanged = errors.New("storage: data directory has different cluster settings")
 	// ErrClosed is returned for writes after the store closed.
-	ErrClosed = errors.New("node: store closed")
+	ErrClosed = errors.New("storage: store closed")
 )
 
-// storedSettings are the cluster settings a data directory was created with.
-type storedSettings struct {
+// Settings are the cluster settings a data directory was created with.
+type Settings struct {
 	N          int `json:"n"`
 	Partitions int `json:"partitions"`
 }
@@ -77,11 +77,11 @@ type Store struct {
 	closed bool
 }
 
-// StoreOptions configures OpenStore.
-type StoreOptions struct {
+// Options configures Open.
+type Options struct {
 	Dir       string
 	FS        vfs.FS // nil → the real filesystem
-	Settings  storedSettings
+	Settings  Settings
 	TreeDepth int              // Merkle tree depth (antientropy.Config.Depth); 0 → default
 	Now       func() time.Time // nil → time.Now; stamps tombstones
 	Logger    *slog.Logger
@@ -93,10 +93,10 @@ type StoreOptions struct {
 	DiskReserveBytes, DiskBallastBytes int64
 }
 
-// OpenStore opens (or creates) the database in dir. Every opening gets a
+// Open opens (or creates) the database in dir. Every opening gets a
 // fresh random actor id (see mintIdentity); an existing directory must have
 // been created with the same cluster settings.
-func OpenStore(o StoreOptions) (*Store, error) {
+func Open(o Options) (*Store, error) {
 	plog := newPebbleLogger(o.Logger, nil)
 	opts := &pebble.Options{Logger: plog,
 		// Every replica write reads the key first. A bigger memtable keeps
@@ -116,7 +116,7 @@ func OpenStore(o StoreOptions) (*Store, error) {
 	db, err := pebble.Open(o.Dir, opts)
 	if err != nil {
 		disk.close()
-		return nil, fmt.Errorf("node: open pebble in %s: %w", o.Dir, err)
+		return nil, fmt.Errorf("storage: open pebble in %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, now: o.Now, disk: disk, plog: plog}
 	if s.now == nil {
@@ -138,7 +138,7 @@ func OpenStore(o StoreOptions) (*Store, error) {
 }
 
 // initTrees builds the Merkle trees from disk, logging how long it took.
-func (s *Store) initTrees(o StoreOptions) error {
+func (s *Store) initTrees(o Options) error {
 	parts := o.Settings.Partitions
 	if parts == 0 {
 		parts = 1
@@ -151,7 +151,7 @@ func (s *Store) initTrees(o StoreOptions) error {
 	start := time.Now()
 	n, err := s.buildTrees()
 	if err != nil {
-		return fmt.Errorf("node: build Merkle trees: %w", err)
+		return fmt.Errorf("storage: build Merkle trees: %w", err)
 	}
 	if o.Logger != nil {
 		o.Logger.Info("Merkle trees built", "keys", n, "partitions", parts, "took", time.Since(start).Round(time.Millisecond),
@@ -160,8 +160,8 @@ func (s *Store) initTrees(o StoreOptions) error {
 	return nil
 }
 
-func (s *Store) initIdentity(want storedSettings) error {
-	var have storedSettings
+func (s *Store) initIdentity(want Settings) error {
+	var have Settings
 	found, err := s.getMetaJSON(metaSettings, &have)
 	if err != nil {
 		return err
@@ -183,11 +183,11 @@ func (s *Store) initIdentity(want storedSettings) error {
 // number their writes under an actor nobody used before, and never issue a
 // dot that some replica already holds with other contents. The cost is one
 // clock entry per start for the keys this node coordinates writes to.
-func (s *Store) mintIdentity(settings storedSettings) error {
+func (s *Store) mintIdentity(settings Settings) error {
 	var raw [8]byte
 	for binary.BigEndian.Uint64(raw[:]) == 0 {
 		if _, err := rand.Read(raw[:]); err != nil {
-			return fmt.Errorf("node: mint actor id: %w", err)
+			return fmt.Errorf("storage: mint actor id: %w", err)
 		}
 	}
 	js, err := json.Marshal(settings)
@@ -199,7 +199,7 @@ func (s *Store) mintIdentity(settings storedSettings) error {
 	_ = b.Set(metaActor, raw[:], nil)
 	_ = b.Set(metaSettings, js, nil)
 	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("node: store identity: %w", err)
+		return fmt.Errorf("storage: store identity: %w", err)
 	}
 	s.actor = vclock.Actor(binary.BigEndian.Uint64(raw[:]))
 	return nil
@@ -210,7 +210,7 @@ func (s *Store) mintIdentity(settings storedSettings) error {
 func (s *Store) loadActor() error {
 	raw, err := s.getRaw(metaActor)
 	if err != nil || len(raw) != 8 {
-		return fmt.Errorf("node: stored actor id %x: %w", raw, err)
+		return fmt.Errorf("storage: stored actor id %x: %w", raw, err)
 	}
 	s.actor = vclock.Actor(binary.BigEndian.Uint64(raw))
 	return nil
@@ -254,7 +254,7 @@ func (s *Store) getRaw(dk []byte) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("node: read: %w", err)
+		return nil, fmt.Errorf("storage: read: %w", err)
 	}
 	out := bytes.Clone(v)
 	closer.Close()
@@ -291,7 +291,7 @@ func (s *Store) Read(key []byte) (vclock.Set, error) {
 	}
 	set, err := vclock.Decode(raw)
 	if err != nil {
-		return vclock.Set{}, fmt.Errorf("node: stored version set for %q: %w", key, err)
+		return vclock.Set{}, fmt.Errorf("storage: stored version set for %q: %w", key, err)
 	}
 	return set, nil
 }
@@ -335,7 +335,7 @@ func (s *Store) modifyAsync(key []byte, f func(cur vclock.Set) (vclock.Set, erro
 		defer s.mu.RUnlock()
 		defer b.Close()
 		if err := b.SyncWait(); err != nil {
-			return fmt.Errorf("node: sync: %w", err)
+			return fmt.Errorf("storage: sync: %w", err)
 		}
 		return nil
 	}
@@ -352,7 +352,7 @@ func (s *Store) apply(st *stripe, dk []byte, f func(cur vclock.Set) (vclock.Set,
 	var cur vclock.Set
 	if raw != nil {
 		if cur, err = vclock.Decode(raw); err != nil {
-			return vclock.Set{}, nil, fmt.Errorf("node: stored version set: %w", err)
+			return vclock.Set{}, nil, fmt.Errorf("storage: stored version set: %w", err)
 		}
 	}
 	next, err := f(cur)
@@ -362,11 +362,11 @@ func (s *Store) apply(st *stripe, dk []byte, f func(cur vclock.Set) (vclock.Set,
 	enc := next.Encode()
 	b := s.db.NewBatch()
 	_ = b.Set(dk, enc, nil)
-	s.indexTombstone(b, dk, raw != nil && tombstoneOnly(cur), tombstoneOnly(next))
+	s.indexTombstone(b, dk, raw != nil && TombstoneOnly(cur), TombstoneOnly(next))
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		b.Close()
 		st.forget(dk)
-		return vclock.Set{}, nil, fmt.Errorf("node: write: %w", err)
+		return vclock.Set{}, nil, fmt.Errorf("storage: write: %w", err)
 	}
 	st.remember(dk, enc)
 	s.trees.update(binary.BigEndian.Uint64(dk[1:9]), dk[9:], digestOf(raw), digestOf(enc))
@@ -429,9 +429,10 @@ func (s *Store) SaveMembers(v any) error {
 	return s.db.Set(metaMembers, js, pebble.NoSync)
 }
 
-// setMeta stores a small piece of node state, unsynced: losing the last
+// SetMeta stores a small piece of node state (under a key that starts with
+// 'm'), unsynced: losing the last
 // update in a crash costs only a little repeated work.
-func (s *Store) setMeta(k, v []byte) error {
+func (s *Store) SetMeta(k, v []byte) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -439,6 +440,9 @@ func (s *Store) setMeta(k, v []byte) error {
 	}
 	return s.db.Set(k, v, pebble.NoSync)
 }
+
+// Meta returns a copy of what SetMeta stored under k, nil if nothing.
+func (s *Store) Meta(k []byte) ([]byte, error) { return s.getRaw(k) }
 
 // LoadMembers reads what SaveMembers stored into v; false when none.
 func (s *Store) LoadMembers(v any) (bool, error) { return s.getMetaJSON(metaMembers, v) }
@@ -449,10 +453,24 @@ func (s *Store) getMetaJSON(k []byte, v any) (bool, error) {
 		return false, err
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return false, fmt.Errorf("node: stored %s: %w", k[1:], err)
+		return false, fmt.Errorf("storage: stored %s: %w", k[1:], err)
 	}
 	return true, nil
 }
+
+// Flush writes the memtable out to an sstable now.
+func (s *Store) Flush() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Flush()
+}
+
+// TableIterators is how many sstable iterators are open: none while
+// nothing reads.
+func (s *Store) TableIterators() int64 { return s.db.Metrics().TableIters }
 
 // Close waits for in-flight writes and closes the database. Idempotent.
 func (s *Store) Close() error {

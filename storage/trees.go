@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"encoding/binary"
@@ -112,8 +112,14 @@ func (s *Store) TreeHashes(p, level int, indexes []int) ([]uint64, error) {
 // TreeBytes is the memory the trees hold.
 func (s *Store) TreeBytes() int { return s.trees.memoryBytes() }
 
-// checkLeaves refuses leaf numbers outside the trees.
-func (s *Store) checkLeaves(leaves []int) error {
+// TreeConfig is the shape of this store's Merkle trees.
+func (s *Store) TreeConfig() antientropy.Config { return s.trees.cfg }
+
+// HashRange is partition p's range of key hashes, both ends included.
+func (s *Store) HashRange(p int) (lo, hi uint64) { return s.trees.hashRange(p) }
+
+// CheckLeaves refuses leaf indexes outside the trees.
+func (s *Store) CheckLeaves(leaves []int) error {
 	var err error
 	s.trees.with(0, func(t *antientropy.Tree) { err = t.CheckLeaves(leaves) })
 	return err

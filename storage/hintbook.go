@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"sync"
@@ -14,7 +14,7 @@ type hintBook struct {
 	targets map[string]*HintStats
 	// keysRead counts the hint keys the store's hint scans have stepped
 	// over, so tests can show what a round of expiry costs.
-	keysRead atomic.Uint64
+	keysRead atomic.Uint64 // see Store.HintKeysRead
 }
 
 // reserve accounts for grow more bytes (and one more hint if isNew) for

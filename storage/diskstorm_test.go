@@ -1,4 +1,4 @@
-package node_test
+package storage_test
 
 import (
 	"fmt"
@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringkv/ringkv/internal/faults"
 	"github.com/ringkv/ringkv/internal/testwait"
-	"github.com/ringkv/ringkv/node"
+	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
 )
 
@@ -37,8 +38,8 @@ func (c *lineCounter) count() int {
 // lines in 15 s). Here the same storm, with no ballast to release: its
 // log must stay bounded however many times the flush fails.
 func TestAPebbleFlushStormOnAFullDiskIsLoggedAtABoundedRate(t *testing.T) {
-	fs := newSmallFS(16 << 20)
-	s, err := node.OpenStore(node.StoreOptions{Dir: "/s", FS: fs, DiskReserveBytes: -1})
+	fs := faults.NewDisk(16 << 20)
+	s, err := storage.Open(storage.Options{Dir: "/s", FS: fs, DiskReserveBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestAPebbleFlushStormOnAFullDiskIsLoggedAtABoundedRate(t *testing.T) {
 		}
 	}
 	s.Close()
-	fs.fillUp()
+	fs.FillUp()
 
 	logs := &lineCounter{}
 	start := time.Now()
@@ -58,15 +59,15 @@ func TestAPebbleFlushStormOnAFullDiskIsLoggedAtABoundedRate(t *testing.T) {
 		defer close(opened)
 		// Pebble flushes the replayed log at open, and cannot: the open
 		// waits for the flush, which fails and retries until space is freed.
-		s, err := node.OpenStore(node.StoreOptions{Dir: "/s", FS: fs, DiskReserveBytes: -1,
+		s, err := storage.Open(storage.Options{Dir: "/s", FS: fs, DiskReserveBytes: -1,
 			Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err == nil {
 			s.Close()
 		}
 	}()
-	testwait.Until(t, 30*time.Second, "a storm of failed writes", func() bool { return fs.enospc.Load() >= 2000 })
-	lines, failed, elapsed := logs.count(), fs.enospc.Load(), time.Since(start)
-	fs.fill(-fs.capacity)
+	testwait.Until(t, 30*time.Second, "a storm of failed writes", func() bool { return fs.ENOSPC.Load() >= 2000 })
+	lines, failed, elapsed := logs.count(), fs.ENOSPC.Load(), time.Since(start)
+	fs.Fill(-fs.Capacity)
 	testwait.Until(t, 30*time.Second, "the store opens once space is freed", func() bool {
 		select {
 		case <-opened:

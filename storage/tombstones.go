@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -19,7 +19,8 @@ import (
 // reaped.
 const prefixTombstone = 'x'
 
-func tombstoneOnly(s vclock.Set) bool { return len(s.Siblings) > 0 && !s.Found() }
+// TombstoneOnly reports whether s has siblings and all are tombstones.
+func TombstoneOnly(s vclock.Set) bool { return len(s.Siblings) > 0 && !s.Found() }
 
 func tombstoneKey(dk []byte) []byte {
 	k := bytes.Clone(dk)

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 // the page's key and byte limits; a page never passes its limits (but for
 // one key) or its end.
 func TestLeafKeysPagesListEveryKeyOnce(t *testing.T) {
-	s, err := OpenStore(StoreOptions{Dir: "db", FS: vfs.NewMem()})
+	s, err := Open(Options{Dir: "db", FS: vfs.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}

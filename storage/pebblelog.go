@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"context"
@@ -40,6 +40,14 @@ type logKind struct {
 	last       time.Time // when the last line was logged
 	suppressed uint64    // lines not logged since the last one
 }
+
+// StorageErrors counts the errors Pebble reported, background ones
+// included, logged or not.
+func (s *Store) StorageErrors() uint64 { return s.plog.errors.Load() }
+
+// LogSuppressed counts Pebble's error lines the rate limit kept out of the
+// log.
+func (s *Store) LogSuppressed() uint64 { return s.plog.suppressed.Load() }
 
 func newPebbleLogger(l *slog.Logger, now func() time.Time) *pebbleLogger {
 	if l == nil {

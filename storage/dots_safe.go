@@ -1,6 +1,6 @@
 //go:build !ringkv_unsafe_dots
 
-package node
+package storage
 
 // unsafeDots is false in every real build; see dots_unsafe.go.
 const unsafeDots = false

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 const (
 	defaultPageKeys  = antientropy.DefaultPageKeys
 	maxPageKeys      = 1 << 16
-	defaultPageBytes = 1 << 20
+	DefaultPageBytes = 1 << 20
 	maxPageBytes     = 4 << 20
 	// keyOverhead is what a listed key costs beside its bytes: its digest,
 	// its tombstone flag and protobuf framing.
@@ -28,7 +28,7 @@ func pageBounds(limit, maxBytes int) (int, int) {
 		limit = defaultPageKeys
 	}
 	if maxBytes <= 0 {
-		maxBytes = defaultPageBytes
+		maxBytes = DefaultPageBytes
 	}
 	return min(limit, maxPageKeys), min(maxBytes, maxPageBytes)
 }

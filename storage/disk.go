@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"errors"
@@ -47,7 +47,7 @@ const (
 )
 
 // ErrDiskFull refuses a write while the disk is nearly full.
-var ErrDiskFull = errors.New("node: disk nearly full")
+var ErrDiskFull = errors.New("storage: disk nearly full")
 
 // DiskStatus is a node's free-space admission as last seen.
 type DiskStatus struct {
@@ -93,7 +93,7 @@ type diskProbe struct{ avail, base int64 }
 // then nothing is ever refused.
 func openDiskGuard(fs vfs.FS, dir string, reserve, ballast int64, log *slog.Logger) (*diskGuard, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("node: create data directory %s: %w", dir, err)
+		return nil, fmt.Errorf("storage: create data directory %s: %w", dir, err)
 	}
 	g := &diskGuard{fs: fs, dir: dir, reserve: reserve, ballastSize: max(ballast, 0), log: log,
 		kick: make(chan struct{}, 1), kickRate: rate.Sometimes{Interval: 50 * time.Millisecond},
@@ -114,7 +114,7 @@ func openDiskGuard(fs vfs.FS, dir string, reserve, ballast int64, log *slog.Logg
 }
 
 // openStoreDisk opens the guard of a store's data directory.
-func openStoreDisk(o StoreOptions) (*diskGuard, error) {
+func openStoreDisk(o Options) (*diskGuard, error) {
 	fs, log := o.FS, o.Logger
 	if fs == nil {
 		fs = vfs.Default

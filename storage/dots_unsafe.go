@@ -1,6 +1,6 @@
 //go:build ringkv_unsafe_dots
 
-package node
+package storage
 
 // unsafeDots brings back, in a build made with -tags ringkv_unsafe_dots
 // and never otherwise, how ringkv numbered writes before issue 10: one
