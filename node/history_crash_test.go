@@ -15,13 +15,6 @@ import (
 	"github.com/ringkv/ringkv/node"
 )
 
-// op is one read-then-write or read-then-delete a worker made.
-type op struct {
-	key, value string // value "" for a delete
-	read       []string
-	acked      bool
-}
-
 // The history check with crashes, deletes, reaps and re-creates: workers
 // read a few keys and write them back or delete them under the read's
 // context, so keys are deleted, their tombstones reaped (a short grace and
@@ -60,7 +53,7 @@ func TestHistoryWithCrashesDeletesAndReaps(t *testing.T) {
 		}
 	}
 	c.WaitConverged()
-	h.check(t, h.converge(t))
+	checkHistory(t, h.ops, h.converge(t))
 	for _, id := range []string{"n1", "n2", "n3"} {
 		h.conflicts.Add(c.Node(id).DotConflicts())
 	}
@@ -220,28 +213,6 @@ func (h *crashHistory) converge(t *testing.T) map[string][]string {
 		})
 	}
 	return final
-}
-
-func (h *crashHistory) check(t *testing.T, final map[string][]string) {
-	seen := map[string]bool{} // key/value some operation's read returned
-	for _, o := range h.ops {
-		for _, v := range o.read {
-			seen[o.key+"/"+v] = true
-		}
-	}
-	for _, o := range h.ops {
-		if !o.acked {
-			continue
-		}
-		if o.value != "" && !slices.Contains(final[o.key], o.value) && !seen[o.key+"/"+o.value] {
-			t.Errorf("acknowledged write %s=%s is gone, and no operation read it", o.key, o.value)
-		}
-		for _, v := range o.read {
-			if slices.Contains(final[o.key], v) {
-				t.Errorf("%s=%s survives the acknowledged operation (write %q) that read it", o.key, v, o.value)
-			}
-		}
-	}
 }
 
 func reapedTotal(t *testing.T, c *clustertest.Cluster) uint64 {

@@ -13,13 +13,53 @@ import (
 	"github.com/ringkv/ringkv/internal/clustertest"
 )
 
-// attempt is one read-then-write a worker made: the values its read
-// returned, which its write (under the read's context) supersedes, and
-// whether the write was acknowledged.
-type attempt struct {
-	key, value string
+// op is one read-then-write (or read-then-delete) a worker made: the
+// values its read returned, which its write under the read's context
+// supersedes, and whether it was acknowledged.
+type op struct {
+	key, value string // value "" for a delete
 	read       []string
 	acked      bool
+}
+
+// checkHistory checks the converged values of every key against the
+// operations made: every acknowledged write is there or some operation
+// read it (and may have superseded it), no value an acknowledged
+// operation read survives it, and nothing is there that nobody wrote.
+// It returns how many operations were acknowledged.
+func checkHistory(t *testing.T, ops []op, final map[string][]string) int {
+	t.Helper()
+	written := map[string]string{} // value → key
+	seen := map[string]bool{}      // key/value some operation's read returned
+	for _, o := range ops {
+		written[o.value] = o.key
+		for _, v := range o.read {
+			seen[o.key+"/"+v] = true
+		}
+	}
+	n := 0
+	for _, o := range ops {
+		if !o.acked {
+			continue
+		}
+		n++
+		if o.value != "" && !slices.Contains(final[o.key], o.value) && !seen[o.key+"/"+o.value] {
+			t.Errorf("acknowledged write %s=%s is gone, and no operation read it", o.key, o.value)
+		}
+		for _, v := range o.read {
+			if slices.Contains(final[o.key], v) {
+				t.Errorf("%s=%s survives the acknowledged operation (write %q) that read it", o.key, v, o.value)
+			}
+		}
+	}
+	for key, vs := range final {
+		for _, v := range vs {
+			if written[v] != key {
+				t.Errorf("%s holds %q, which no worker wrote there", key, v)
+			}
+		}
+	}
+	return n
 }
 
 // The history check of DESIGN.md: concurrent clients read and write a few
@@ -35,14 +75,14 @@ func TestHistoryEveryAcknowledgedWriteSurvivesOrWasSeen(t *testing.T) {
 
 	var acked atomic.Int64
 	var mu sync.Mutex
-	var history []attempt
+	var history []op
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			rnd := rand.New(rand.NewPCG(uint64(w), 1))
 			for i := range opsEach {
 				cl := clients[rnd.IntN(len(clients))]
-				a := attempt{key: fmt.Sprintf("k%d", rnd.IntN(keys)), value: fmt.Sprintf("w%d-%d", w, i)}
+				a := op{key: fmt.Sprintf("k%d", rnd.IntN(keys)), value: fmt.Sprintf("w%d-%d", w, i)}
 				cur, err := cl.Get(ctxT(t), []byte(a.key), 1+rnd.IntN(2))
 				if err != nil {
 					continue // nothing written: no attempt
@@ -79,36 +119,7 @@ func TestHistoryEveryAcknowledgedWriteSurvivesOrWasSeen(t *testing.T) {
 		})
 	}
 
-	written := map[string]string{} // value → key
-	seen := map[string]bool{}      // key/value some write's read returned
-	for _, a := range history {
-		written[a.value] = a.key
-		for _, v := range a.read {
-			seen[a.key+"/"+v] = true
-		}
-	}
-	n := 0
-	for _, a := range history {
-		if !a.acked {
-			continue
-		}
-		n++
-		if !slices.Contains(final[a.key], a.value) && !seen[a.key+"/"+a.value] {
-			t.Errorf("acknowledged write %s=%s is gone, and no write read it", a.key, a.value)
-		}
-		for _, v := range a.read {
-			if slices.Contains(final[a.key], v) {
-				t.Errorf("%s=%s survives the acknowledged write %s that read it", a.key, v, a.value)
-			}
-		}
-	}
-	for key, vs := range final {
-		for _, v := range vs {
-			if written[v] != key {
-				t.Errorf("%s holds %q, which no worker wrote there", key, v)
-			}
-		}
-	}
+	n := checkHistory(t, history, final)
 	t.Logf("%d attempts, %d acknowledged; final siblings per key: %v", len(history), n, final)
 	if n < 450 {
 		t.Fatalf("only %d writes acknowledged: the history checks too little", n)
