@@ -241,7 +241,8 @@ func (c *Cluster) Restart(id string) {
 	c.start(m)
 }
 
-// WaitConverged waits until every running node sees every node alive.
+// WaitConverged waits until every running node sees every node alive and
+// in its ring.
 func (c *Cluster) WaitConverged() {
 	c.t.Helper()
 	c.Eventually(10*time.Second, "cluster converged", func() bool {
@@ -265,7 +266,9 @@ func (c *Cluster) seesAllAlive(m *member) bool {
 	}
 	alive := 0
 	for _, mm := range st.GetMembers() {
-		if mm.GetState() == "alive" {
+		// Alive to gossip and placed in this node's ring: the view its
+		// coordinator checks R and W against lags gossip by a moment.
+		if mm.GetState() == "alive" && mm.GetPartitions() > 0 {
 			alive++
 		}
 	}

@@ -76,7 +76,7 @@ func (c *Cluster) waitDown(n *Node, timeout time.Duration) error {
 }
 
 // WaitConverged polls every running node's status until each sees every
-// node of the cluster alive, printing progress to w.
+// node of the cluster alive and in its ring, printing progress to w.
 func (c *Cluster) WaitConverged(ctx context.Context, w io.Writer) error {
 	last := -1
 	for {
@@ -146,7 +146,9 @@ func (c *Cluster) seesAllAlive(ctx context.Context, addr string) bool {
 	}
 	alive := 0
 	for _, m := range st.GetMembers() {
-		if m.GetState() == "alive" {
+		// Alive to gossip and placed in this node's ring: the view its
+		// coordinator checks R and W against lags gossip by a moment.
+		if m.GetState() == "alive" && m.GetPartitions() > 0 {
 			alive++
 		}
 	}
