@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/ringkv
 
-.PHONY: build cluster down test vet fmt-check generate bench check-can-fail
+.PHONY: build cluster down test vet fmt-check generate bench check-can-fail verify-short
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ringkv
@@ -25,6 +25,12 @@ check-can-fail:
 	if echo "$$out" | grep -q -e 'is gone, and no operation read it' -e 'dots with two different contents'; \
 	then echo "ok: the history check fails on a build that reuses dots"; \
 	else echo "$$out" | tail -20; echo "the history check did not catch a build that reuses dots"; exit 1; fi
+	@# ringkv verify must catch a build that keeps the last write instead of siblings.
+	RINGKV_CHECK_CAN_FAIL=1 $(GO) test -count=1 -run 'TestVerifyCatchesLastWriteWins' ./cmd/ringkv
+
+# A short ringkv verify under faults (CI runs it; it must stay under 60 s).
+verify-short: build
+	./$(BIN) verify --dev --nodes 3 --nemesis kill,pause --duration 20s
 
 vet:
 	$(GO) vet ./...

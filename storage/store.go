@@ -388,6 +388,9 @@ func (s *Store) Update(key []byte, ctx vclock.VV, value []byte, tombstone bool, 
 // once wait returns nil; wait must be called exactly once.
 func (s *Store) UpdateAsync(key []byte, ctx vclock.VV, value []byte, tombstone bool, maxSiblings int) (vclock.Set, func() error, error) {
 	return s.modifyAsync(key, func(cur vclock.Set) (vclock.Set, error) {
+		if lastWriteWins {
+			ctx = cur.Clock // the broken build overwrites what it holds
+		}
 		next := vclock.UpdateDot(cur, ctx, s.mint(cur, ctx), value, tombstone)
 		if n := len(next.Siblings); maxSiblings > 0 && n > maxSiblings {
 			return vclock.Set{}, fmt.Errorf("%w: the write would leave %d siblings, the limit is %d; "+
@@ -410,6 +413,9 @@ func (s *Store) sync(cur, in vclock.Set) vclock.Set {
 	out, conflicts := vclock.SyncCounting(cur, in)
 	if conflicts > 0 {
 		s.dotConflicts.Add(uint64(conflicts))
+	}
+	if lastWriteWins {
+		out = keepLast(out)
 	}
 	return out
 }

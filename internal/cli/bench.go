@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ringkv/ringkv/bench"
-	"github.com/ringkv/ringkv/client"
 	"github.com/ringkv/ringkv/internal/devcluster"
 )
 
@@ -276,14 +275,8 @@ func reachable(ctx context.Context, addrs []string, timeout time.Duration) error
 		return errors.New("--addr names no node")
 	}
 	for _, a := range addrs {
-		c := client.New(a)
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		_, err := c.Status(cctx)
-		cancel()
-		c.Close()
-		if err != nil {
-			// describe would print only the Connect message: say which node.
-			return fmt.Errorf("cannot reach node %s: %s", a, describe(err))
+		if _, err := nodeStatus(ctx, a, timeout); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -300,60 +293,17 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// startBenchCluster starts a 3-node dev cluster of this binary in a
-// temporary directory on free ports and waits until it has formed.
-// teardown stops the nodes (SIGTERM, then SIGKILL) and removes the
-// directory; it runs on every path out, Ctrl-C included.
+// startBenchCluster starts a temporary 3-node dev cluster (see
+// startTempCluster) and returns its API addresses.
 func startBenchCluster(ctx context.Context, log io.Writer) (addrs []string, teardown func(), err error) {
-	bin, err := os.Executable()
+	c, teardown, err := startTempCluster(ctx, log, "ringkv-bench-", 3, nil)
 	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "ringkv-bench-")
-	if err != nil {
-		return nil, nil, err
-	}
-	base, err := devcluster.FreeBasePort(3)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	c := devcluster.New(dir, 3, base, bin, nil)
-	teardown = func() { stopBenchCluster(c, log) }
-	for _, n := range c.Nodes {
-		if err := c.Start(n.ID); err != nil {
-			teardown()
-			return nil, nil, err
-		}
-	}
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := c.WaitConverged(wctx, log); err != nil {
-		printLogTails(c, log)
-		teardown()
 		return nil, nil, err
 	}
 	for _, n := range c.Nodes {
 		addrs = append(addrs, n.Listen)
 	}
-	fmt.Fprintf(log, "dev cluster: %s (in %s, removed afterwards)\n", strings.Join(addrs, ", "), dir)
 	return addrs, teardown, nil
-}
-
-func stopBenchCluster(c *devcluster.Cluster, log io.Writer) {
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		if c.State(n) == devcluster.Down {
-			continue
-		}
-		if err := c.Stop(n.ID, 15*time.Second); err != nil {
-			fmt.Fprintf(log, "ringkv bench: %v; killing it\n", err)
-			_ = c.Kill(n.ID)
-		}
-	}
-	if err := os.RemoveAll(c.Dir); err != nil {
-		fmt.Fprintf(log, "ringkv bench: remove %s: %v\n", c.Dir, err)
-	}
 }
 
 func printLogTails(c *devcluster.Cluster, w io.Writer) {

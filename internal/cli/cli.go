@@ -56,7 +56,7 @@ and concurrent writes are kept as siblings under dotted version vectors.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServe(stdio), newGet(stdio), newPut(stdio), newDel(stdio), newStatus(stdio), newDev(stdio))
-	root.AddCommand(newBench(stdio))
+	root.AddCommand(newBench(stdio), newVerify(stdio))
 	return root
 }
 

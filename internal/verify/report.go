@@ -135,8 +135,7 @@ func (e Event) describe() string {
 
 func (r *Report) writeFigures(b *strings.Builder) {
 	t := r.Totals
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw)
+	b.WriteByte('\n')
 	rows := [][2]string{
 		{"keys", fmt.Sprint(t.Keys)},
 		{"acknowledged", fmt.Sprint(t.Acknowledged)},
@@ -150,9 +149,8 @@ func (r *Report) writeFigures(b *strings.Builder) {
 		{"stale reads, r=quorum (healthy)", staleText(r.Staleness.Quorum)},
 	}
 	for _, row := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t\n", row[0], row[1])
+		fmt.Fprintf(b, "%-32s %s\n", row[0], row[1])
 	}
-	tw.Flush()
 }
 
 func (r *Report) convergeText() string {

@@ -97,7 +97,7 @@ func Run(ctx context.Context, c Cluster, o Options) (*Report, error) {
 	}
 	defer wl.close()
 	rep := &Report{Seed: o.Seed, Nodes: nodeIDs(c), Replicas: rf, R: o.R, W: o.W, Writers: o.Writers,
-		Nemesis: o.Nemesis, Duration: o.Duration, Prefix: wl.sets.prefix}
+		Nemesis: o.Nemesis, Duration: o.Duration, Prefix: wl.prefix}
 	nem := newNemesis(c, wl.h)
 	wl.drive(ctx, nem, o)
 	rep.HistoryFull = wl.h.Full()
@@ -134,7 +134,7 @@ func prepare(ctx context.Context, c Cluster, o Options) (*workload, int, error) 
 
 func newWorkload(c Cluster, o Options) *workload {
 	prefix := fmt.Sprintf("verify/%d-%d/", o.Seed, time.Now().UnixNano())
-	wl := &workload{h: NewHistory(time.Now(), o.MaxOps), r: o.R, w: o.W, timeout: o.Timeout, errs: newErrorLog(),
+	wl := &workload{prefix: prefix, h: NewHistory(time.Now(), o.MaxOps), r: o.R, w: o.W, timeout: o.Timeout, errs: newErrorLog(),
 		sets: newKeyspace(prefix+"set", setSlots, elementsPerKey), churn: newKeyspace(prefix+"churn", churnSlots, churnWritesKey)}
 	for _, n := range c.Nodes() {
 		wl.nodes = append(wl.nodes, endpoint{id: n.ID, cl: client.New(n.Addr)})
@@ -152,7 +152,7 @@ func (wl *workload) close() {
 func (wl *workload) drive(ctx context.Context, nem *nemesis, o Options) {
 	plan := Plan(o.Seed, o.Nemesis, nodeIDs(nem.c), o.Duration)
 	fmt.Fprintf(o.Log, "verify: %d writers for %s, %d faults planned (seed %d), keys under %s\n",
-		o.Writers, o.Duration, len(plan), o.Seed, wl.sets.prefix)
+		o.Writers, o.Duration, len(plan), o.Seed, wl.prefix)
 	rctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -35,6 +35,7 @@ type endpoint struct {
 // workload runs writers and a prober against the nodes, recording every
 // operation in h.
 type workload struct {
+	prefix  string // every key of the run starts with it
 	h       *History
 	nodes   []endpoint
 	sets    *keyspace
