@@ -75,6 +75,43 @@ type statusView struct {
 	hints      uint64
 	entropyAge time.Duration
 	n          int
+	activity   Activity
+}
+
+// Activity is what the nodes did to heal, summed over the nodes, each
+// counted since it last started (a killed node's counts start again).
+type Activity struct {
+	HintsStored      uint64 `json:"hints_stored"`
+	HintsDelivered   uint64 `json:"hints_delivered"`
+	HintsDropped     uint64 `json:"hints_dropped"`
+	ReadRepairs      uint64 `json:"read_repairs"`
+	KeysRepaired     uint64 `json:"ae_keys_repaired"` // pulled and pushed by anti-entropy
+	TombstonesReaped uint64 `json:"tombstones_reaped"`
+}
+
+func (a *Activity) add(b Activity) {
+	a.HintsStored += b.HintsStored
+	a.HintsDelivered += b.HintsDelivered
+	a.HintsDropped += b.HintsDropped
+	a.ReadRepairs += b.ReadRepairs
+	a.KeysRepaired += b.KeysRepaired
+	a.TombstonesReaped += b.TombstonesReaped
+}
+
+// activity sums the nodes' activity; a node that does not answer is left out.
+func (wl *workload) activity(ctx context.Context) Activity {
+	var sum Activity
+	for _, n := range wl.nodes {
+		var st statusView
+		err := wl.bounded(ctx, func(c context.Context) (err error) {
+			st, err = statusOf(c, n.cl)
+			return err
+		})
+		if err == nil {
+			sum.add(st.activity)
+		}
+	}
+	return sum
 }
 
 func statusOf(ctx context.Context, cl *client.Client) (statusView, error) {
@@ -82,7 +119,10 @@ func statusOf(ctx context.Context, cl *client.Client) (statusView, error) {
 	if err != nil {
 		return statusView{}, err
 	}
-	v := statusView{entropyAge: time.Duration(st.GetAntiEntropy().GetEntropyAgeMs()) * time.Millisecond, n: int(st.GetN())}
+	ae := st.GetAntiEntropy()
+	v := statusView{entropyAge: time.Duration(ae.GetEntropyAgeMs()) * time.Millisecond, n: int(st.GetN()),
+		activity: Activity{HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
+			ReadRepairs: st.GetReadRepairs(), KeysRepaired: ae.GetKeysPulled() + ae.GetKeysPushed(), TombstonesReaped: ae.GetTombstonesReaped()}}
 	for _, m := range st.GetMembers() {
 		v.hints += m.GetHints()
 	}

@@ -54,5 +54,6 @@ func unionOf(values [][]byte) ([]uint64, error) {
 	return slices.Compact(all), nil
 }
 
-// element numbers writer w's seq-th element: unique in a run, never 0.
-func element(writer int, seq uint64) uint64 { return uint64(writer)<<40 | seq }
+// element numbers writer w's seq-th element: unique in a run, never 0,
+// and readable: writer 7's 123rd element is 7000000123.
+func element(writer int, seq uint64) uint64 { return uint64(writer)*1_000_000_000 + seq }

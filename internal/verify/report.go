@@ -82,6 +82,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	r.writeOps(&b)
 	r.writeEvents(&b)
 	r.writeFigures(&b)
+	a := r.Activity
+	fmt.Fprintf(&b, "\nhealing: hints stored %d, delivered %d, dropped %d; read repairs %d; anti-entropy repaired %d keys; tombstones reaped %d\n",
+		a.HintsStored, a.HintsDelivered, a.HintsDropped, a.ReadRepairs, a.KeysRepaired, a.TombstonesReaped)
 	r.writeProblems(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -172,8 +175,7 @@ func (r *Report) writeProblems(b *strings.Builder) {
 			fmt.Fprintf(b, "... and %d more keys\n", len(bad)-i)
 			break
 		}
-		fmt.Fprintf(b, "key %s: %d acknowledged, %d lost %v, %d resurrected %v, replicas differ %t, unread %t\n",
-			k.Key, k.Acknowledged, k.Lost, k.LostElements, k.Resurrected, k.ResurrectedElements, k.ReplicasDiffer, k.Unread)
+		fmt.Fprintf(b, "key %s: %s\n", k.Key, k.problems())
 	}
 	if r.NotConverged != "" {
 		fmt.Fprintf(b, "not converged: %s\n", r.NotConverged)
@@ -187,6 +189,24 @@ func (r *Report) writeProblems(b *strings.Builder) {
 	if r.HistoryFull {
 		b.WriteString("note: the history filled up; the workload stopped early\n")
 	}
+}
+
+// problems describes what is wrong with a key.
+func (k KeyResult) problems() string {
+	p := []string{fmt.Sprintf("%d acknowledged", k.Acknowledged)}
+	if k.Lost > 0 {
+		p = append(p, fmt.Sprintf("%d lost %v", k.Lost, k.LostElements))
+	}
+	if k.Resurrected > 0 {
+		p = append(p, fmt.Sprintf("%d resurrected %v", k.Resurrected, k.ResurrectedElements))
+	}
+	if k.ReplicasDiffer {
+		p = append(p, "replicas differ")
+	}
+	if k.Unread {
+		p = append(p, "no final read could read it")
+	}
+	return strings.Join(p, ", ")
 }
 
 func (r *Report) badKeys() []KeyResult {

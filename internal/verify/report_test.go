@@ -23,7 +23,8 @@ func TestTheSummaryNamesEveryFigureAndWhyTheRunFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"acknowledged", "lost", "indeterminate, seen", "indeterminate, absent",
-		"resurrected", "replicas that differ", "time to converge", "r=1", "r=quorum", "partition n1 | n2,n3"} {
+		"resurrected", "replicas that differ", "time to converge", "r=1", "r=quorum", "partition n1 | n2,n3",
+		"key k: 2 acknowledged, 1 lost [2], 1 resurrected [1]"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}

@@ -72,6 +72,7 @@ type Report struct {
 	HistoryFull  bool          `json:"history_full,omitempty"`
 	HealError    string        `json:"heal_error,omitempty"`
 	Verdict
+	Activity Activity      `json:"activity"`
 	Counts   []OpCount     `json:"operations"`
 	Errors   []ErrorCount  `json:"errors,omitempty"`
 	Events   []Event       `json:"events"`
@@ -172,6 +173,7 @@ func (wl *workload) settle(ctx context.Context, rep *Report, o Options) {
 	rep.ConvergeTime = time.Since(healed)
 	rep.Converged, rep.NotConverged = why == "", why
 	final := wl.finalReads(ctx, keys, rep.Replicas, snap)
+	rep.Activity = wl.activity(ctx)
 	ops, events := wl.h.Snapshot()
 	rep.Verdict = Check(ops, events, final)
 	rep.Counts, rep.Timeline = countOps(ops), timeline(ops)
