@@ -13,7 +13,9 @@ import (
 
 // inProcess is an in-process cluster (real nodes, Pebble, memberlist and
 // Connect on loopback, their traffic through the test fault network) as
-// the nemesis sees it: kill is a clean stop, partitions are real.
+// the nemesis sees it: partitions are real; the rest the process-level
+// test covers (clustertest's stop and restart fail the test from the
+// nemesis's goroutine, where they must not).
 type inProcess struct{ c *clustertest.Cluster }
 
 func (p inProcess) Nodes() []verify.Node {
@@ -24,8 +26,8 @@ func (p inProcess) Nodes() []verify.Node {
 	return ns
 }
 
-func (p inProcess) Kill(_ context.Context, id string) error  { p.c.Stop(id); return nil }
-func (p inProcess) Start(_ context.Context, id string) error { p.c.Restart(id); return nil }
+func (inProcess) Kill(context.Context, string) error  { return verify.ErrUnsupported }
+func (inProcess) Start(context.Context, string) error { return verify.ErrUnsupported }
 
 func (p inProcess) Partition(_ context.Context, groups [][]string) error {
 	var gs []string
@@ -47,15 +49,11 @@ func (inProcess) SlowDisk(context.Context, string, time.Duration) error {
 	return verify.ErrUnsupported
 }
 
-// A run with partitions and stops against real nodes: the schedule's
-// splits and heals reach the cluster, and the check finds the sibling
-// merge losing nothing.
+// A run with partitions against real nodes: the schedule's splits and
+// heals reach the cluster, and the check finds the sibling merge losing
+// nothing.
 func TestARunWithPartitionsLosesNothing(t *testing.T) {
-	kinds := []verify.Kind{verify.Partition, verify.Kill}
-	seed := uint64(1)
-	for verify.Plan(seed, kinds, []string{"n1", "n2", "n3"}, time.Second)[0].Kind != verify.Partition {
-		seed++
-	}
+	kinds, seed := []verify.Kind{verify.Partition}, uint64(1)
 	c := clustertest.New(t, 3, func(cfg *node.Config) {
 		cfg.AntiEntropyInterval = 2 * time.Second
 		cfg.HintWindow, cfg.TombstoneGrace = 3*time.Second, 4*time.Second
@@ -69,7 +67,7 @@ func TestARunWithPartitionsLosesNothing(t *testing.T) {
 	var b strings.Builder
 	rep.WriteText(&b)
 	t.Log(b.String())
-	if rep.Failed() || rep.Totals.Acknowledged == 0 || len(rep.Events) == 0 || rep.Events[0].Kind != verify.Partition {
+	if rep.Failed() || rep.Totals.Acknowledged == 0 || len(rep.Events) == 0 || rep.Events[0].Err != "" {
 		t.Fatalf("run failed or did nothing (%s):\n%s", rep.Problem(), b.String())
 	}
 }
