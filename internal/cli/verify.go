@@ -62,7 +62,7 @@ targets a running ` + "`ringkv dev`" + ` cluster (it knows the pids to kill and 
 	fl.BoolVar(&f.dev, "dev", false, "run against a temporary local cluster, removed afterwards")
 	fl.IntVar(&f.nodes, "nodes", 3, "nodes of the --dev cluster")
 	fl.StringVar(&f.addr, "addr", "", "nodes of a running cluster, comma-separated host:port (no nemesis)")
-	fl.StringVar(&f.dir, "dir", "", "directory of a running `ringkv dev` cluster to target, faults included")
+	fl.StringVar(&f.dir, "dir", "", "directory of a running dev cluster (as given to ringkv dev up --dir) to target, faults included")
 	fl.StringVar(&f.nemesis, "nemesis", "", "faults to inject, comma-separated: "+strings.Join(kindNames(), ","))
 	fl.DurationVar(&f.opts.Duration, "duration", 20*time.Second, "how long the workload and the nemesis run")
 	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed of the fault schedule and the writers' choices (0: random, printed)")

@@ -20,7 +20,7 @@ type Options struct {
 	Writers         int           // concurrent writers (default 8)
 	Timeout         time.Duration // deadline of every request (default 2s)
 	ConvergeTimeout time.Duration // how long to wait for convergence after the heal (default 60s)
-	MaxOps          int           // operations recorded at most; the workload stops there (default 500,000)
+	MaxOps          int           // operations recorded at most (about 100 MB at worst); the workload stops there (default 300,000)
 	Log             io.Writer     // progress lines (nil: none)
 }
 
@@ -29,7 +29,7 @@ func (o *Options) defaults() {
 	setDefault(&o.Writers, 8)
 	setDefault(&o.Timeout, 2*time.Second)
 	setDefault(&o.ConvergeTimeout, 60*time.Second)
-	setDefault(&o.MaxOps, 500_000)
+	setDefault(&o.MaxOps, 300_000)
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
