@@ -139,6 +139,7 @@ func historyOf(ops []Op) keyHistory {
 				h.added[op.Wrote] = op.Outcome
 				h.order = append(h.order, op.Wrote)
 			}
+			h.writtenBack(op)
 		case OpDelete:
 			for _, e := range op.Read {
 				h.deleted[e] = stronger(h.deleted[e], op.Outcome)
@@ -146,6 +147,20 @@ func historyOf(ops []Op) keyHistory {
 		}
 	}
 	return h
+}
+
+// writtenBack acknowledges the elements an acknowledged add read and wrote
+// back with its new one, whatever became of the adds that introduced them:
+// that write's value held them.
+func (h keyHistory) writtenBack(op Op) {
+	if op.Kind != OpAdd || op.Outcome != OK {
+		return
+	}
+	for _, e := range op.Read {
+		if _, known := h.added[e]; known {
+			h.added[e] = OK
+		}
+	}
 }
 
 // stronger prefers ok over info over fail (or nothing).

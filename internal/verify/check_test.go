@@ -129,3 +129,16 @@ func TestPropertyRemovingAnAcknowledgedElementLosesExactlyIt(t *testing.T) {
 		}
 	})
 }
+
+// An element whose own add was indeterminate is acknowledged all the same
+// once a later acknowledged add read it and wrote it back: that write's
+// value held it.
+func TestAnIndeterminateElementWrittenBackByAnAcknowledgedAddIsAcknowledged(t *testing.T) {
+	back := add("k", 2, OK, 2, 3)
+	back.Read = []uint64{1}
+	ops := []Op{add("k", 1, Info, 0, 1), back}
+	v := Check(ops, nil, finalOf(map[string][]uint64{"k": {2}}))
+	if v.Totals.Acknowledged != 2 || v.Totals.Lost != 1 || v.Totals.IndeterminateAbsent != 0 {
+		t.Fatalf("totals %+v, want 2 acknowledged and element 1 lost", v.Totals)
+	}
+}
