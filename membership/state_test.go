@@ -32,15 +32,18 @@ func merge(t tb, a, b membership.State) membership.State {
 	return must(membership.Merge(a, b)).Settle()
 }
 
-// finish completes every transfer, in order, until nothing is pending.
+// finish completes every transfer until nothing is pending.
 func finish(t tb, s membership.State) membership.State {
 	t.Helper()
-	for tr := s.Transfers(); len(tr) > 0; tr = s.Transfers() {
-		for _, x := range tr {
-			s = must(s.TransferDone(x.Partition, x.To))
+	s = s.Settle()
+	for {
+		i := slices.IndexFunc(s.Transfers(), func(x membership.Transfer) bool { return !x.Done })
+		if i < 0 {
+			return s
 		}
+		x := s.Transfers()[i]
+		s = must(s.TransferDone(x.Partition, x.To))
 	}
-	return s
 }
 
 // sameOwners fails unless a and b give every partition the same owners and
