@@ -142,19 +142,14 @@ func New(cfg ring.Config, founders ...string) (State, error) {
 }
 
 // withDefaults fills zero fields the way ring does, so that equal shapes
-// compare equal however they were written.
+// compare equal however they were written. ring keeps its defaults to
+// itself but reports them: a one-member ring is cheap to build.
 func withDefaults(c ring.Config) ring.Config {
-	d := ring.DefaultConfig()
-	if c.Partitions == 0 {
-		c.Partitions = d.Partitions
+	r, err := ring.New(c, []string{"defaults"})
+	if err != nil {
+		return c // unreachable: c was validated
 	}
-	if c.VNodes == 0 {
-		c.VNodes = d.VNodes
-	}
-	if c.N == 0 {
-		c.N = d.N
-	}
-	return c
+	return r.Config()
 }
 
 func checkID(id string) error {
@@ -269,13 +264,7 @@ func (s State) Pending(p int) []string {
 
 // missing returns the elements of a that are not in b, in a's order.
 func missing(a, b []string) []string {
-	var out []string
-	for _, id := range a {
-		if !slices.Contains(b, id) {
-			out = append(out, id)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(a), func(id string) bool { return slices.Contains(b, id) })
 }
 
 // Status returns id's status, and false if id is not in the record.
