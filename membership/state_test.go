@@ -2,6 +2,7 @@ package membership_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -220,3 +221,76 @@ func TestRefusedAndRepeatedChanges(t *testing.T) {
 }
 
 func second(_ membership.State, err error) error { return err }
+
+// Two joins through two nodes, and a join during a leave, all survive the
+// merge; completions reported on different nodes settle together once
+// merged; the end is ring.New's lists over who remains.
+func TestConcurrentChangesBothSurvive(t *testing.T) {
+	base := must(membership.New(small, "n1", "n2", "n3", "n4"))
+	a := must(base.Join("n5"))
+	b := must(must(base.Leave("n2")).Join("n6"))
+	m := merge(t, a, b)
+	for id, want := range map[string]membership.Status{"n5": membership.Active, "n6": membership.Active, "n2": membership.Leaving} {
+		if st, _ := m.Status(id); st != want {
+			t.Fatalf("%s is %s after the merge, want %s", id, st, want)
+		}
+	}
+	// Split the work: a reports the copies to n5, b those to n6 and the rest.
+	a, b = m, m
+	for _, x := range m.Transfers() {
+		if x.To == "n5" {
+			a = must(a.TransferDone(x.Partition, x.To))
+		} else {
+			b = must(b.TransferDone(x.Partition, x.To))
+		}
+	}
+	if len(a.Transfers()) == 0 || len(b.Transfers()) == 0 {
+		t.Fatal("every partition settled on one side: the split shows nothing")
+	}
+	m = merge(t, a, b)
+	if tr := m.Transfers(); len(tr) != 0 {
+		t.Fatalf("after merging both sides' completions, %d transfers remain: %v", len(tr), tr[0])
+	}
+	ownersAreRing(t, m)
+	if !m.Gone("n2") {
+		t.Fatal("n2 still owns partitions")
+	}
+}
+
+// A completion counts only for the target it was made under: a receiver
+// pushed out of a partition's target (it then gets no writes) and back in
+// again must copy again, even though the target's member list is the same
+// as when it reported, and even when its old completion comes back by
+// gossip from a node that never saw it pushed out.
+func TestCompletionDoesNotOutliveItsTarget(t *testing.T) {
+	s := must(must(must(membership.New(small, "n1", "n2", "n3", "n4")).Join("m")).Join("y"))
+	p := -1
+	for q := range s.Partitions() {
+		if pend := s.Pending(q); slices.Contains(pend, "m") && slices.Contains(pend, "y") {
+			p = q
+			break
+		}
+	}
+	if p < 0 {
+		t.Fatal("no partition receives both m and y")
+	}
+	s = must(s.TransferDone(p, "m")) // y is not done: p stays unsettled
+	target := s.Target(p)
+	var pushed membership.State
+	for i := 0; i < 1000 && pushed.Partitions() == 0; i++ {
+		if next := must(s.Join(fmt.Sprintf("x%d", i))); !slices.Contains(next.Target(p), "m") {
+			pushed = must(next.Remove(fmt.Sprintf("x%d", i)))
+		}
+	}
+	if pushed.Partitions() == 0 {
+		t.Fatal("no joiner pushes m out of the partition's target")
+	}
+	if !slices.Equal(pushed.Target(p), target) {
+		t.Fatalf("target %q after the joiner is removed, was %q", pushed.Target(p), target)
+	}
+	for _, x := range merge(t, s, pushed).Transfers() {
+		if x.Partition == p && x.To == "m" && x.Done {
+			t.Fatalf("m's completion from before it was pushed out still counts: %+v", x)
+		}
+	}
+}
