@@ -46,15 +46,21 @@
 // grow and ids are never dropped, a key that has changed never comes back,
 // so no completion can count again after its target moved away and back.
 //
-// Merge decides nothing; Settle, called on its result, settles partitions
-// whose completions were made on different nodes. Settling is deterministic,
-// so nodes that exchange all states end with equal States (equal Digest).
+// Merge decides nothing, so the join of a set of states does not depend on
+// the order or number of deliveries. Settle, a transition, is what a node
+// applies to a merge's result, to settle partitions whose completions were
+// made on different nodes. It is deterministic, so nodes that merge and
+// settle agree (equal Digest) once each has heard from every other since the
+// last change. Which partitions settled along the way may depend on the
+// order of deliveries; every settlement is to a target whose copies were all
+// done, so each is safe.
 //
 // # Invariants
 //
 //   - Every partition with an Active member has a target of min(N, Active
 //     members) members, and owners ∪ pending ⊇ target.
-//   - Owners change only by settling, to the full target at once.
+//   - Owners change only by settling, to the full target at once (here or on
+//     another node, whose register then wins the merge).
 //   - Partition-replicas move only to members that join and from members
 //     that leave or are removed: the ring's minimal movement.
 //   - When every transfer is done, each partition's owners equal ring.New's
@@ -68,6 +74,19 @@
 // member an owner that a newer view had already pushed out of the target and
 // stopped writing to; it stays only until the newer target settles, and
 // anti-entropy repairs what it missed.
+//
+// # Wiring
+//
+// A node keeps its State, persists Marshal() whenever it changes, and
+// reloads it with Unmarshal(cfg, bytes). Gossip metadata carries Digest();
+// when a peer's differs, the node fetches the peer's encoding and adopts
+// Merge(local, remote).Settle(). Requests: p := s.PartitionOf(ring.KeyHash(key));
+// Owners(p) serve reads and count toward R and W, Pending(p) also receive
+// every write, and Ring().Walk(p) gives the fallbacks. Transfers() lists the
+// copies to make (each from one of From to To); the receiver, once its copy
+// is complete, applies TransferDone to its own state and gossips it. A member
+// that is neither an owner nor pending for p may delete its copy of p once
+// its peers' digests equal its own. A leaving node exits once Gone(self).
 //
 // The package is pure: no I/O, clock, goroutines or logging. Addresses are
 // not part of the record; gossip metadata carries them.

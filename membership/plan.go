@@ -7,8 +7,12 @@ import (
 	"github.com/ringkv/ringkv/ring"
 )
 
-// ErrNoTarget is returned by Plan when a ring has no active members.
-var ErrNoTarget = errors.New("membership: no active members")
+var (
+	// ErrNoTarget is returned by Plan when a ring has no active members.
+	ErrNoTarget = errors.New("membership: no active members")
+	// ErrUnknownOp is returned for a Change whose Op is not one of the three.
+	ErrUnknownOp = errors.New("membership: unknown change")
+)
 
 // Op is a kind of membership change.
 type Op uint8
@@ -21,6 +25,18 @@ const (
 	// OpRemove takes a member out.
 	OpRemove
 )
+
+func (o Op) String() string {
+	switch o {
+	case OpJoin:
+		return "join"
+	case OpLeave:
+		return "leave"
+	case OpRemove:
+		return "remove"
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
 
 // Change is one membership change, for Plan.
 type Change struct {
@@ -38,7 +54,7 @@ func (c Change) Apply(s State) (State, error) {
 	case OpRemove:
 		return s.Remove(c.ID)
 	}
-	return State{}, fmt.Errorf("membership: unknown change op %d", c.Op)
+	return State{}, fmt.Errorf("%w: %s", ErrUnknownOp, c.Op)
 }
 
 // Plan is what a set of changes would move: every partition whose replica
