@@ -294,3 +294,28 @@ func TestCompletionDoesNotOutliveItsTarget(t *testing.T) {
 		}
 	}
 }
+
+// A state of another ring shape is refused before anything is built from it,
+// by Unmarshal and by Merge; a state round-trips through its encoding.
+func TestEncodingAndShapes(t *testing.T) {
+	s := must(must(membership.New(small, "n1", "n2", "n3")).Join("n4"))
+	back, err := membership.Unmarshal(small, s.Marshal())
+	if err != nil || back.Digest() != s.Digest() || back.Version() != s.Version() {
+		t.Fatalf("round trip: %v, %v vs %v", err, back, s)
+	}
+	other := ring.Config{Partitions: 64, VNodes: 8, N: 3}
+	if _, err := membership.Unmarshal(other, s.Marshal()); !errors.Is(err, membership.ErrConfigMismatch) {
+		t.Fatalf("Unmarshal under another shape: %v", err)
+	}
+	if _, err := membership.Merge(s, must(membership.Empty(other))); !errors.Is(err, membership.ErrConfigMismatch) {
+		t.Fatalf("Merge of two shapes: %v", err)
+	}
+	for _, b := range [][]byte{nil, []byte("rkm"), s.Marshal()[:len(s.Marshal())-1], append(s.Marshal(), 0)} {
+		if _, err := membership.Unmarshal(small, b); !errors.Is(err, membership.ErrMalformed) {
+			t.Fatalf("Unmarshal(%x): %v", b, err)
+		}
+	}
+	if v := must(s.TransferDone(s.Transfers()[0].Partition, "n4")).Version(); v <= s.Version() {
+		t.Fatalf("settling a partition left the version at %d (was %d)", v, s.Version())
+	}
+}
