@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -79,5 +80,29 @@ func (st *stripe) forget(dk []byte) {
 	if raw, ok := st.sets[string(dk)]; ok {
 		delete(st.sets, string(dk))
 		st.bytes -= len(dk) + len(raw)
+	}
+}
+
+// lockAll locks the stripes of keys, each once and in index order, so two
+// callers that lock several never deadlock (every other caller holds one
+// stripe at a time); the caller unlocks them with unlockAll.
+func (l *keyLocks) lockAll(keys [][]byte) []*stripe {
+	idx := make([]int, 0, len(keys))
+	for _, k := range keys {
+		idx = append(idx, int(xxhash.Sum64(k)%uint64(len(l.stripes))))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	out := make([]*stripe, len(idx))
+	for i, j := range idx {
+		out[i] = &l.stripes[j]
+		out[i].Lock()
+	}
+	return out
+}
+
+func unlockAll(stripes []*stripe) {
+	for _, st := range stripes {
+		st.Unlock()
 	}
 }
