@@ -103,15 +103,22 @@ func (r *pageReader) rangeBounds(prefix, after []byte) (lower, upper []byte) {
 	return lower, upper
 }
 
+// rangeIter iterates the partition's keys under prefix after the cursor;
+// it is nil when there are none.
+func (r *pageReader) rangeIter(snap pebble.Reader, prefix, after []byte) (it *pebble.Iterator, lower, upper []byte, err error) {
+	lower, upper = r.rangeBounds(prefix, after)
+	if bytes.Compare(lower, upper) >= 0 {
+		return nil, nil, nil, nil
+	}
+	it, err = snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	return it, lower, upper, err
+}
+
 // readData appends the data keys after the cursor; it reports whether the
 // page is full.
 func (r *pageReader) readData(snap pebble.Reader, after []byte) (bool, error) {
-	lower, upper := r.rangeBounds(nil, after)
-	if bytes.Compare(lower, upper) >= 0 {
-		return false, nil
-	}
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
+	it, lower, upper, err := r.rangeIter(snap, nil, after)
+	if it == nil || err != nil {
 		return false, err
 	}
 	defer it.Close()
@@ -150,12 +157,8 @@ func tombSince(tombs *pebble.Iterator, dk []byte) time.Time {
 // cursor; it reports whether the page is full.
 func (r *pageReader) readHints(snap pebble.Reader, target string, after []byte) (bool, error) {
 	prefix := hintPrefix(target)
-	lower, upper := r.rangeBounds(prefix, after)
-	if bytes.Compare(lower, upper) >= 0 {
-		return false, nil
-	}
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
+	it, _, _, err := r.rangeIter(snap, prefix, after)
+	if it == nil || err != nil {
 		return false, err
 	}
 	defer it.Close()
