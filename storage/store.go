@@ -447,6 +447,16 @@ func (s *Store) SetMeta(k, v []byte) error {
 	return s.db.Set(k, v, pebble.NoSync)
 }
 
+// DeleteMeta removes what SetMeta stored under k, unsynced.
+func (s *Store) DeleteMeta(k []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Delete(k, pebble.NoSync)
+}
+
 // Meta returns a copy of what SetMeta stored under k, nil if nothing.
 func (s *Store) Meta(k []byte) ([]byte, error) { return s.getRaw(k) }
 
