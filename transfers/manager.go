@@ -45,8 +45,9 @@ func New(cfg Config, store *storage.Store) (*Manager, error) {
 		slots: make(chan struct{}, cfg.Concurrency), jobs: map[ID]*job{}}, nil
 }
 
-// burst lets one full batch through at once.
-func burst(cfg Config) int { return cfg.BatchBytes + MaxBatchBytes/2 }
+// burst lets one batch through at once: a transfer never sends ahead of
+// the rate by more than that (pace splits a bigger batch).
+func burst(cfg Config) int { return cfg.BatchBytes }
 
 // Start begins streaming id to peer, from wherever the receiver's copy
 // stands. Starting a running transfer does nothing.

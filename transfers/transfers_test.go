@@ -315,3 +315,66 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Clients writing to the pending owner while batches are applied to the
+// same keys lose nothing: each key ends as the join of both.
+func TestConcurrentDirectWritesAreKept(t *testing.T) {
+	w := newWorld(t, 400)
+	var keys [][]byte
+	for key := range w.want {
+		keys = append(keys, []byte(key))
+	}
+	peer := newFaultPeer(w.recv, always(deliver))
+	m, done := manager(t, w.donor, transfers.Config{BatchKeys: 8, BatchBytes: 2 << 10})
+	writer := make(chan struct{})
+	go func() { // bounded: one write per key
+		defer close(writer)
+		for i, key := range keys {
+			donorSet, err := w.donor.current().Read(key)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			w.update(w.recv, key, donorSet.Context(), fmt.Sprintf("direct-%d", i), false)
+		}
+	}()
+	if err := m.Start(id, peer); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, done, w.recv)
+	<-writer
+	w.check()
+}
+
+// A transfer of an empty partition completes; a donor that starts a
+// transfer the receiver already finished sends nothing and reports it
+// done; a forgotten cursor starts again from zero.
+func TestDoneTransfersStayDone(t *testing.T) {
+	donor, recv := newNode(t), newNode(t)
+	m, done := manager(t, donor, transfers.Config{})
+	if err := m.Start(id, recv.receiver()); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, done, recv)
+	again, done2 := manager(t, donor, transfers.Config{})
+	if err := again.Start(id, recv.receiver()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done2:
+		if got != id || again.BytesSent() != 0 {
+			t.Fatalf("restarting a finished transfer: done %v, sent %d bytes", got, again.BytesSent())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("restarted transfer not done within 30s")
+	}
+	if c := mustCursor(t, recv.receiver()); !c.Done {
+		t.Fatalf("cursor %+v, want done", c)
+	}
+	if err := recv.receiver().Forget(id); err != nil {
+		t.Fatal(err)
+	}
+	if c := mustCursor(t, recv.receiver()); c.Done || c.After != nil {
+		t.Fatalf("forgotten cursor: %+v", c)
+	}
+}
