@@ -33,4 +33,9 @@
 //     or while running), counts toward the reserve until it is back
 //     (disk.go).
 //   - Pebble's error log is rate-limited per kind of error.
+//   - A partition transfer (TransferPage, ApplyTransfer; package transfers)
+//     merges each batch as replica writes do, under all its keys' locks
+//     until the batch is applied (never across its fsync), and stores the
+//     transfer's cursor in the same Pebble batch, so a crash keeps both or
+//     neither; a tombstone keeps the earliest reap state sent or held.
 package storage

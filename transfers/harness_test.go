@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.uber.org/goleak"
 
+	"github.com/ringkv/ringkv/internal/faults"
 	"github.com/ringkv/ringkv/internal/testwait"
 	"github.com/ringkv/ringkv/ring"
 	"github.com/ringkv/ringkv/storage"
@@ -36,6 +37,7 @@ type node struct {
 	t     *testing.T
 	mu    sync.Mutex
 	mem   *vfs.MemFS
+	fs    *faults.Disk // over mem: hangs syncs on demand
 	store *storage.Store
 	recv  *transfers.Receiver
 	dones chan transfers.ID // the receiver's completions
@@ -49,7 +51,8 @@ func newNode(t *testing.T) *node {
 }
 
 func (n *node) open() {
-	s, err := storage.Open(storage.Options{Dir: "data", FS: n.mem, Settings: storage.Settings{N: 3, Partitions: partitions}})
+	n.fs = faults.NewDiskOver(n.mem, 1<<40)
+	s, err := storage.Open(storage.Options{Dir: "data", FS: n.fs, Settings: storage.Settings{N: 3, Partitions: partitions}})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -78,6 +81,32 @@ func (n *node) crash(unsynced int) {
 	_ = n.store.Close()
 	n.mem = clone
 	n.open()
+}
+
+// crashMidBatch kills the node while b is applied but not yet synced: the
+// disk keeps only what was synced before. It returns the cursor the
+// restarted node has.
+func (n *node) crashMidBatch(ctx context.Context, b transfers.Batch) transfers.Cursor {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.fs.Hang()
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		_, _ = n.recv.Send(ctx, b)
+	}()
+	testwait.Until(n.t, 30*time.Second, "the batch waits on its sync", func() bool { return n.fs.Blocked.Load() > 0 })
+	clone := n.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
+	n.fs.Release()
+	<-applied
+	_ = n.store.Close()
+	n.mem = clone
+	n.open()
+	c, err := n.recv.Cursor(ctx, b.ID)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return c
 }
 
 // contents is every key the node holds, in every partition, with its set.
@@ -289,6 +318,7 @@ const (
 	replayOld         // an earlier batch arrives late, then this one
 	crashBefore       // the receiver dies before applying it
 	crashAfter        // the receiver dies after applying it, before replying
+	crashMid          // the receiver dies after applying it, before syncing it
 	hang              // never answered: the call waits for its context
 )
 
@@ -305,8 +335,12 @@ type faultPeer struct {
 	history []transfers.Batch
 	afters  [][]byte    // each Send's After, in order
 	before  func(i int) // called before each Send, if not nil
-	active  int         // Sends in progress now
-	peak    int         // most Sends at once
+	// midCursors are the receiver's cursors after each crashMid
+	// (written by the one sending goroutine, read after it finished).
+	midCursors []transfers.Cursor
+	midAfters  [][]byte // the After of each batch lost by crashMid
+	active     int      // Sends in progress now
+	peak       int      // most Sends at once
 }
 
 func newFaultPeer(n *node, plan func(i int) fault) *faultPeer {
@@ -333,6 +367,10 @@ func (p *faultPeer) Send(ctx context.Context, b transfers.Batch) (transfers.Curs
 		return transfers.Cursor{}, ctx.Err()
 	case crashBefore:
 		p.n.crash(50)
+		return transfers.Cursor{}, errInjected
+	case crashMid:
+		p.midCursors = append(p.midCursors, p.n.crashMidBatch(ctx, b))
+		p.midAfters = append(p.midAfters, b.After)
 		return transfers.Cursor{}, errInjected
 	case loseReply, crashAfter, duplicate, replayOld:
 		return p.special(ctx, p.plan(i), b, old)

@@ -378,3 +378,31 @@ func TestDoneTransfersStayDone(t *testing.T) {
 		t.Fatalf("forgotten cursor: %+v", c)
 	}
 }
+
+// A receiver killed in the middle of a batch (applied, not yet synced)
+// loses the batch and its cursor together: it restarts with the cursor
+// from before the batch, the donor resends from there, and nothing is
+// lost.
+func TestReceiverCrashMidBatchLosesTheBatchAndItsCursorTogether(t *testing.T) {
+	w := newWorld(t, 400)
+	peer := newFaultPeer(w.recv, func(i int) fault {
+		if i == 5 || i == 12 {
+			return crashMid
+		}
+		return deliver
+	})
+	m, done := manager(t, w.donor, transfers.Config{BatchKeys: 8, BatchBytes: 2 << 10})
+	if err := m.Start(id, peer); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, done, w.recv)
+	w.check()
+	if len(peer.midCursors) != 2 {
+		t.Fatalf("%d crashes mid-batch, want 2", len(peer.midCursors))
+	}
+	for i, c := range peer.midCursors {
+		if !bytes.Equal(c.After, peer.midAfters[i]) {
+			t.Fatalf("crash %d: restarted with cursor %x, the lost batch started after %x", i, c.After, peer.midAfters[i])
+		}
+	}
+}

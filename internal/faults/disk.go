@@ -34,6 +34,12 @@ func NewDisk(capacity int64) *Disk {
 	return &Disk{FS: vfs.NewMem(), Capacity: capacity, sizes: map[string]int64{}}
 }
 
+// NewDiskOver returns an empty disk of capacity bytes over fs, e.g. a
+// vfs.NewCrashableMem that a test crash-clones while a Sync hangs.
+func NewDiskOver(fs vfs.FS, capacity int64) *Disk {
+	return &Disk{FS: fs, Capacity: capacity, sizes: map[string]int64{}}
+}
+
 // Fill makes someone else use bytes of the disk (negative frees them).
 func (fs *Disk) Fill(bytes int64) {
 	fs.mu.Lock()
