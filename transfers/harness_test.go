@@ -425,12 +425,15 @@ func (p *faultPeer) afterAt(i int) []byte {
 	return p.afters[i-1]
 }
 
+// sent is how many Sends the peer has seen.
+func (p *faultPeer) sent() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sends
+}
+
 // waitSend waits until the peer has seen its i-th Send.
 func (p *faultPeer) waitSend(t *testing.T, i int) {
 	t.Helper()
-	testwait.Until(t, 30*time.Second, fmt.Sprintf("send %d", i), func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.sends >= i
-	})
+	testwait.Until(t, 30*time.Second, fmt.Sprintf("send %d", i), func() bool { return p.sent() >= i })
 }

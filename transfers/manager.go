@@ -70,10 +70,12 @@ func (m *Manager) Start(id ID, peer Peer) error {
 }
 
 // Cancel stops id's transfer, if running; the receiver keeps its cursor,
-// so a later Start resumes.
+// so a later Start resumes (at once: the stopping one is forgotten now,
+// and the receiver's cursor check makes its last call harmless).
 func (m *Manager) Cancel(id ID) {
 	m.mu.Lock()
 	j := m.jobs[id]
+	delete(m.jobs, id)
 	m.mu.Unlock()
 	if j != nil {
 		j.cancel()
@@ -99,23 +101,30 @@ func (m *Manager) run(ctx context.Context, j *job) {
 	defer j.cancel()
 	done := m.attempts(ctx, j)
 	m.mu.Lock()
-	delete(m.jobs, j.id)
+	if m.jobs[j.id] == j {
+		delete(m.jobs, j.id)
+	}
 	m.mu.Unlock()
 	if done && m.cfg.OnDone != nil {
 		m.cfg.OnDone(j.id)
 	}
 }
 
-// attempts streams j, backing off between failed attempts; it reports
+// attempts streams j, backing off between failed attempts (from the
+// shortest again after an attempt that moved the cursor); it reports
 // whether the receiver has the whole stream.
 func (m *Manager) attempts(ctx context.Context, j *job) bool {
 	for attempt := 0; ; attempt++ {
-		err := m.withSlot(ctx, j, func() error { return m.stream(ctx, j) })
+		before := j.appliedBytes()
+		err := m.withSlot(ctx, func() error { return m.stream(ctx, j) })
 		if err == nil {
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
+		}
+		if j.appliedBytes() > before {
+			attempt = 0
 		}
 		j.failed(err)
 		m.cfg.Logger.Warn("transfer attempt failed", "transfer", j.id.String(), "attempt", attempt, "err", err)
@@ -126,7 +135,7 @@ func (m *Manager) attempts(ctx context.Context, j *job) bool {
 }
 
 // withSlot runs f holding one of the Concurrency slots.
-func (m *Manager) withSlot(ctx context.Context, j *job, f func() error) error {
+func (m *Manager) withSlot(ctx context.Context, f func() error) error {
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():

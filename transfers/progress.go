@@ -88,6 +88,12 @@ func (j *job) applied(keys int, n int64, fraction float64, now time.Time) {
 	j.streamedBytes += n
 }
 
+func (j *job) appliedBytes() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.bytes
+}
+
 func (j *job) failed(err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

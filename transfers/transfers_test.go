@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringkv/ringkv/internal/testwait"
 	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/transfers"
 )
@@ -404,5 +405,42 @@ func TestReceiverCrashMidBatchLosesTheBatchAndItsCursorTogether(t *testing.T) {
 		if !bytes.Equal(c.After, peer.midAfters[i]) {
 			t.Fatalf("crash %d: restarted with cursor %x, the lost batch started after %x", i, c.After, peer.midAfters[i])
 		}
+	}
+}
+
+// A cancelled transfer started again resumes at once from the receiver's
+// cursor; the same copy under a new epoch (the receiver may have missed
+// writes since) starts from zero.
+func TestCancelThenStartResumesAndANewEpochStartsOver(t *testing.T) {
+	w := newWorld(t, 300)
+	stuck := newFaultPeer(w.recv, func(i int) fault {
+		if i == 5 {
+			return hang
+		}
+		return deliver
+	})
+	m, done := manager(t, w.donor, transfers.Config{BatchKeys: 8})
+	if err := m.Start(id, stuck); err != nil {
+		t.Fatal(err)
+	}
+	stuck.waitSend(t, 5)
+	m.Cancel(id)
+	resumed := newFaultPeer(w.recv, always(deliver))
+	if err := m.Start(id, resumed); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, done, w.recv)
+	if resumed.afterAt(1) == nil {
+		t.Fatal("a restarted transfer began from zero")
+	}
+	next := id
+	next.Epoch++
+	fresh := newFaultPeer(w.recv, always(deliver))
+	if err := m.Start(next, fresh); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, "the new epoch's first batch", func() bool { return fresh.sent() > 0 })
+	if fresh.afterAt(1) != nil {
+		t.Fatalf("a new epoch began after %x, not from zero", fresh.afterAt(1))
 	}
 }
