@@ -16,6 +16,16 @@ import (
 
 func always(f fault) func(int) fault { return func(int) fault { return f } }
 
+// hangAt delivers every Send but the n-th, which never gets an answer.
+func hangAt(n int) func(int) fault {
+	return func(i int) fault {
+		if i == n {
+			return hang
+		}
+		return deliver
+	}
+}
+
 // A transfer copies every key of the partition, values and tombstones
 // (with the donor's reap state) and the hints the donor holds for it, and
 // merges: a newer write that reached the receiver directly during the
@@ -63,12 +73,7 @@ func (w *world) writeDirect(n *node) {
 func TestDonorCrashResumesFromTheCursor(t *testing.T) {
 	w := newWorld(t, 600)
 	const killAt = 15
-	first := newFaultPeer(w.recv, func(i int) fault {
-		if i == killAt {
-			return hang
-		}
-		return deliver
-	})
+	first := newFaultPeer(w.recv, hangAt(killAt))
 	m1, _ := manager(t, w.donor, transfers.Config{BatchKeys: 8, BatchBytes: 2 << 10})
 	if err := m1.Start(id, first); err != nil {
 		t.Fatal(err)
@@ -235,12 +240,7 @@ func TestReceiverRefusesBadBatches(t *testing.T) {
 // partition it is, its rate and an ETA, from an injected clock.
 func TestSnapshotReportsProgress(t *testing.T) {
 	w := newWorld(t, 400)
-	peer := newFaultPeer(w.recv, func(i int) fault {
-		if i == 10 {
-			return hang
-		}
-		return deliver
-	})
+	peer := newFaultPeer(w.recv, hangAt(10))
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	m, _ := manager(t, w.donor, transfers.Config{BatchKeys: 4, BatchBytes: 2 << 10, Now: clock.now})
 	if err := m.Start(id, peer); err != nil {
@@ -413,12 +413,7 @@ func TestReceiverCrashMidBatchLosesTheBatchAndItsCursorTogether(t *testing.T) {
 // writes since) starts from zero.
 func TestCancelThenStartResumesAndANewEpochStartsOver(t *testing.T) {
 	w := newWorld(t, 300)
-	stuck := newFaultPeer(w.recv, func(i int) fault {
-		if i == 5 {
-			return hang
-		}
-		return deliver
-	})
+	stuck := newFaultPeer(w.recv, hangAt(5))
 	m, done := manager(t, w.donor, transfers.Config{BatchKeys: 8})
 	if err := m.Start(id, stuck); err != nil {
 		t.Fatal(err)
