@@ -34,7 +34,7 @@ var id = transfers.ID{Partition: moving, From: "n1", To: "n4", Epoch: 7}
 // node is one replica: a real Pebble store on a crashable in-memory disk,
 // and the Receiver over it. crash replaces both by what a kill -9 leaves.
 type node struct {
-	t     *testing.T
+	t     testing.TB
 	mu    sync.Mutex
 	mem   *vfs.MemFS
 	fs    *faults.Disk // over mem: hangs syncs on demand
@@ -43,7 +43,7 @@ type node struct {
 	dones chan transfers.ID // the receiver's completions
 }
 
-func newNode(t *testing.T) *node {
+func newNode(t testing.TB) *node {
 	n := &node{t: t, mem: vfs.NewCrashableMem(), dones: make(chan transfers.ID, 16)}
 	n.open()
 	t.Cleanup(func() { _ = n.current().Close() })
@@ -57,7 +57,12 @@ func (n *node) open() {
 		n.t.Fatal(err)
 	}
 	n.store = s
-	n.recv = transfers.NewReceiver(s, func(id transfers.ID) { n.dones <- id })
+	n.recv = transfers.NewReceiver(s, func(id transfers.ID) {
+		select { // onDone must not block
+		case n.dones <- id:
+		default:
+		}
+	})
 }
 
 func (n *node) current() *storage.Store {

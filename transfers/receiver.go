@@ -108,6 +108,9 @@ func (r *Receiver) check(b Batch) error {
 	}
 	lo, hi := r.store.HashRange(b.ID.Partition)
 	for _, it := range b.Items {
+		if len(it.Key) == 0 {
+			return fmt.Errorf("%w: an empty key", ErrBadBatch)
+		}
 		if h := ring.KeyHash(it.Key); h < lo || h > hi {
 			return fmt.Errorf("%w: key %q is not in partition %d", ErrBadBatch, it.Key, b.ID.Partition)
 		}
