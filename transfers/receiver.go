@@ -61,24 +61,31 @@ func (r *Receiver) Send(ctx context.Context, b Batch) (Cursor, error) {
 	if err := r.check(b); err != nil {
 		return Cursor{}, err
 	}
+	cur, finished, err := r.apply(ctx, b)
+	if finished && r.onDone != nil {
+		r.onDone(b.ID) // outside the transfer's lock
+	}
+	return cur, err
+}
+
+// apply applies b under its transfer's lock; finished reports that b
+// completed the transfer.
+func (r *Receiver) apply(ctx context.Context, b Batch) (cur Cursor, finished bool, err error) {
 	mu := r.lock(b.ID)
 	mu.Lock()
 	defer mu.Unlock()
-	cur, err := r.Cursor(ctx, b.ID)
+	cur, err = r.Cursor(ctx, b.ID)
 	if err != nil || cur.Done || stale(b, cur) {
-		return cur, err
+		return cur, false, err
 	}
 	if bytes.Compare(b.After, cur.After) > 0 {
-		return cur, &GapError{Cursor: cur}
+		return cur, false, &GapError{Cursor: cur}
 	}
 	next := Cursor{After: b.Next, Done: b.Done}
 	if err := r.store.ApplyTransfer(metaKey(b.ID), encodeCursor(next), b.Items); err != nil {
-		return Cursor{}, fmt.Errorf("transfers: apply batch of %v: %w", b.ID, err)
+		return Cursor{}, false, fmt.Errorf("transfers: apply batch of %v: %w", b.ID, err)
 	}
-	if next.Done && r.onDone != nil {
-		r.onDone(b.ID)
-	}
-	return next, nil
+	return next, next.Done, nil
 }
 
 // stale reports whether everything b carries is already applied.
