@@ -140,7 +140,7 @@ func (n *node) contents() map[string]vclock.Set {
 
 // world is a donor, a receiver, and what the receiver must end up with.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	donor     *node
 	recv      *node
 	want      map[string]vclock.Set // partition `moving`'s keys: the join of every version sent or written
@@ -280,7 +280,7 @@ func (w *world) checkTombstones() {
 
 // manager starts a Manager over n's store that reports completions on a
 // channel, closed at cleanup.
-func manager(t *testing.T, n *node, cfg transfers.Config) (*transfers.Manager, chan transfers.ID) {
+func manager(t testing.TB, n *node, cfg transfers.Config) (*transfers.Manager, chan transfers.ID) {
 	done := make(chan transfers.ID, 16)
 	cfg.OnDone = func(id transfers.ID) { done <- id }
 	cfg.Rate = 1 << 40 // pacing is not what these tests measure
