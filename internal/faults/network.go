@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ErrPartitioned is wrapped by the error of a dial, read or write that a
@@ -18,11 +20,51 @@ type Network struct {
 	owner map[string]string // address → node id
 	side  map[string]int    // node id → group; empty when healed
 	conns map[*conn]struct{}
+	slow  map[string]time.Duration // node id → latency added to what it sends
+	// slowChanged is closed and replaced whenever a latency changes, so
+	// that delay lines waiting on the old one wake up and re-read it.
+	slowChanged chan struct{}
+	dropped     atomic.Uint64 // packets dropped on arrival
 }
+
+// DroppedOnArrival counts the packets dropped when they arrived from a
+// node on the other side of a partition.
+func (n *Network) DroppedOnArrival() uint64 { return n.dropped.Load() }
 
 // NewNetwork returns a Network with no partition.
 func NewNetwork() *Network {
-	return &Network{owner: map[string]string{}, side: map[string]int{}, conns: map[*conn]struct{}{}}
+	return &Network{owner: map[string]string{}, side: map[string]int{}, conns: map[*conn]struct{}{},
+		slow: map[string]time.Duration{}, slowChanged: make(chan struct{})}
+}
+
+// SetSlow adds latency d to everything node id sends to other nodes
+// (packets, stream and connection writes) from now on, including what
+// is already waiting in its delay lines; 0 removes it.
+func (n *Network) SetSlow(id string, d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if d <= 0 {
+		delete(n.slow, id)
+	} else {
+		n.slow[id] = d
+	}
+	close(n.slowChanged)
+	n.slowChanged = make(chan struct{})
+}
+
+// delay is node id's added latency now, and a channel closed when any
+// latency changes.
+func (n *Network) delay(id string) (time.Duration, <-chan struct{}) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.slow[id], n.slowChanged
+}
+
+// CutFromAddr reports whether traffic that node self receives from addr
+// (a registered gossip or API address) is dropped now.
+func (n *Network) CutFromAddr(self, addr string) bool {
+	_, cut := n.cutFrom(self, peer{addr: addr})
+	return cut
 }
 
 // Register says that node id listens on addrs (host:port, as peers dial
@@ -32,7 +74,9 @@ func (n *Network) Register(id string, addrs ...string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, a := range addrs {
-		n.owner[a] = id
+		if a != "" {
+			n.owner[a] = id
+		}
 	}
 }
 
@@ -55,7 +99,7 @@ func (n *Network) Partition(groups ...[]string) {
 	}
 	n.mu.Unlock()
 	for _, c := range cut {
-		c.Close()
+		c.kill()
 	}
 }
 
@@ -100,7 +144,7 @@ func (n *Network) check(self string, p peer) error {
 }
 
 // track wraps c, a connection from node self to p, so that a partition
-// between them closes it.
+// between them closes it and a latency on self delays what it writes.
 func (n *Network) track(self string, to peer, c net.Conn) net.Conn {
 	w := &conn{Conn: c, net: n, self: self, to: to}
 	n.mu.Lock()
@@ -115,18 +159,21 @@ func (n *Network) untrack(c *conn) {
 	n.mu.Unlock()
 }
 
-// conn is a connection between two nodes that fails while they are cut off.
+// conn is a connection between two nodes that fails while they are cut
+// off, and whose writes pass through a delay line once its sender is slowed.
 type conn struct {
 	net.Conn
 	net       *Network
 	self      string
 	to        peer
 	closeOnce sync.Once
+	mu        sync.Mutex
+	line      *delayLine // nil until the sender is first slowed
 }
 
 func (c *conn) Read(b []byte) (int, error) {
 	if err := c.net.check(c.self, c.to); err != nil {
-		c.Close()
+		c.kill()
 		return 0, err
 	}
 	return c.Conn.Read(b)
@@ -134,17 +181,57 @@ func (c *conn) Read(b []byte) (int, error) {
 
 func (c *conn) Write(b []byte) (int, error) {
 	if err := c.net.check(c.self, c.to); err != nil {
-		c.Close()
+		c.kill()
 		return 0, err
+	}
+	if l := c.delayLine(); l != nil {
+		return l.write(b)
 	}
 	return c.Conn.Write(b)
 }
 
+// delayLine returns the connection's delay line, started the first time
+// its sender writes while slowed; nil until then. Once started it stays:
+// what it holds must go out before later writes.
+func (c *conn) delayLine() *delayLine {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.line == nil {
+		if d, _ := c.net.delay(c.self); d > 0 {
+			c.line = newDelayLine(c.Conn, func() (time.Duration, <-chan struct{}) { return c.net.delay(c.self) })
+		}
+	}
+	return c.line
+}
+
+// Close closes the connection; what its delay line holds still goes out
+// first, as a kernel sends a closed socket's buffer, but readers wake now.
 func (c *conn) Close() error {
 	err := net.ErrClosed
 	c.closeOnce.Do(func() {
 		c.net.untrack(c)
-		err = c.Conn.Close()
+		c.mu.Lock()
+		l := c.line
+		c.mu.Unlock()
+		if l == nil {
+			err = c.Conn.Close()
+			return
+		}
+		err = c.Conn.SetReadDeadline(time.Now())
+		l.closeAfterFlush()
 	})
 	return err
+}
+
+// kill closes the connection at once, dropping what its delay line holds:
+// a partition cut it.
+func (c *conn) kill() {
+	c.Close()
+	c.mu.Lock()
+	l := c.line
+	c.mu.Unlock()
+	if l != nil {
+		l.abort()
+	}
+	c.Conn.Close()
 }

@@ -74,6 +74,7 @@ func TestTransportDropsAcrossThePartition(t *testing.T) {
 	network := faults.NewNetwork()
 	mock := &memberlist.MockNetwork{}
 	a, b := network.Transport("a", mock.NewTransport("a")), mock.NewTransport("b")
+	defer a.Shutdown()
 	got, done := make(chan string, 2), make(chan struct{})
 	defer close(done)
 	go func() {
