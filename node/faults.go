@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -48,19 +50,31 @@ func (s sender) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.
 
 // refuser refuses the peer calls of nodes the fault layer cuts off: a
 // unary call when it arrives, a stream at its start and at every message,
-// since a stream opened before the partition may go on after it.
+// since a stream opened before the partition may go on after it. A call
+// it lets through names its connection for the layer, which can then
+// close it at a partition and delay this node's answers on it.
 type refuser struct{ layer *faults.Layer }
 
-func (r refuser) check(h interface{ Get(string) string }) error {
-	if err := r.layer.Refuses(h.Get(fromHeader)); err != nil {
+// connKey holds, in a request's context, the connection it came on.
+type connKey struct{}
+
+// withConn is the server's ConnContext while the fault layer is on.
+func withConn(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }
+
+func (r refuser) check(ctx context.Context, h http.Header) error {
+	from := h.Get(fromHeader)
+	if err := r.layer.Refuses(from); err != nil {
 		return connect.NewError(connect.CodeUnavailable, err)
+	}
+	if c, ok := ctx.Value(connKey{}).(net.Conn); ok {
+		r.layer.Named(c, from)
 	}
 	return nil
 }
 
 func (r refuser) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if err := r.check(req.Header()); err != nil {
+		if err := r.check(ctx, req.Header()); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
@@ -73,20 +87,21 @@ func (r refuser) WrapStreamingClient(next connect.StreamingClientFunc) connect.S
 
 func (r refuser) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if err := r.check(conn.RequestHeader()); err != nil {
+		if err := r.check(ctx, conn.RequestHeader()); err != nil {
 			return err
 		}
-		return next(ctx, refusingConn{conn, r})
+		return next(ctx, refusingConn{conn, r, ctx})
 	}
 }
 
 type refusingConn struct {
 	connect.StreamingHandlerConn
-	r refuser
+	r   refuser
+	ctx context.Context
 }
 
 func (c refusingConn) Receive(m any) error {
-	if err := c.r.check(c.RequestHeader()); err != nil {
+	if err := c.r.check(c.ctx, c.RequestHeader()); err != nil {
 		return err
 	}
 	return c.StreamingHandlerConn.Receive(m)

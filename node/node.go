@@ -97,6 +97,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 }
 
 func (n *Node) start(deps Deps) error {
+	n.faults = deps.Faults
 	ln := deps.Listener
 	if ln == nil {
 		var err error
@@ -105,8 +106,11 @@ func (n *Node) start(deps Deps) error {
 		}
 	}
 	n.addr = ln.Addr().String()
+	if n.faults != nil {
+		ln = n.faults.Listener(ln)
+	}
 	n.peers = newPeers(n.cfg.ID, n.store, n.storeHint, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1), deps.Dial)
-	if n.faults = deps.Faults; n.faults != nil {
+	if n.faults != nil {
 		n.peers.clientOpts = []connect.ClientOption{connect.WithInterceptors(sender(n.cfg.ID))}
 	}
 	n.coord = quorum.New(quorum.Config{Self: n.cfg.ID, N: n.cfg.N, Replicas: n.peers,
@@ -119,6 +123,9 @@ func (n *Node) start(deps Deps) error {
 	n.admit = newAdmission(n.cfg.MaxRequests)
 	n.handlers = newInflight()
 	n.srv = &http.Server{Handler: n.handlers.wrap(n.routes()), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	if n.faults != nil {
+		n.srv.ConnContext = withConn
+	}
 	// Shutdown waits for connections to fall idle; peers' replica streams
 	// never would, so they end when it starts.
 	n.srv.RegisterOnShutdown(func() { close(n.draining) })

@@ -46,11 +46,7 @@ func (f Faults) None() bool { return len(f.Partition) == 0 && len(f.Slow) == 0 &
 func (f Faults) String() string {
 	var parts []string
 	if len(f.Partition) > 0 {
-		gs := make([]string, len(f.Partition))
-		for i, g := range f.Partition {
-			gs[i] = strings.Join(g, ",")
-		}
-		parts = append(parts, "partition "+strings.Join(gs, " | "))
+		parts = append(parts, "partition "+faults.FormatGroups(f.Partition))
 	}
 	for _, l := range []struct {
 		name string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -82,16 +83,12 @@ func checkGroup(i int, g []string, seen map[string]int) error {
 	return nil
 }
 
-// String is the spec as a line of text: "partition n1,n2|n3 slow 50ms", or
-// "none".
+// String is the spec as a line of text: "partition n1,n2 | n3 slow 50ms",
+// or "none".
 func (s Spec) String() string {
 	var parts []string
 	if len(s.Groups) > 0 {
-		gs := make([]string, len(s.Groups))
-		for i, g := range s.Groups {
-			gs[i] = strings.Join(g, ",")
-		}
-		parts = append(parts, "partition "+strings.Join(gs, "|"))
+		parts = append(parts, "partition "+FormatGroups(s.Groups))
 	}
 	if s.Slow > 0 {
 		parts = append(parts, "slow "+s.Slow.String())
@@ -148,6 +145,14 @@ func (l *Layer) FS(fs vfs.FS) vfs.FS {
 	}))
 }
 
+// Listener wraps the node's API listener (see Network.Listener).
+func (l *Layer) Listener(ln net.Listener) net.Listener { return l.net.Listener(l.self, ln) }
+
+// Named records that c, a connection the Listener accepted, carries the
+// calls of node from: a partition between them closes it, and the slow
+// link delays this node's answers on it.
+func (l *Layer) Named(c net.Conn, from string) { l.net.Named(c, from) }
+
 // Learn records that node id listens on addrs (its gossip and API
 // addresses), so traffic to and from them is known as id's.
 func (l *Layer) Learn(id string, addrs ...string) { l.net.Register(id, addrs...) }
@@ -188,6 +193,15 @@ func (l *Layer) Get() Spec {
 	s := l.spec
 	s.Groups = cloneGroups(s.Groups)
 	return s
+}
+
+// FormatGroups writes partition groups as "n1,n2 | n3".
+func FormatGroups(groups [][]string) string {
+	gs := make([]string, len(groups))
+	for i, g := range groups {
+		gs[i] = strings.Join(g, ",")
+	}
+	return strings.Join(gs, " | ")
 }
 
 func cloneGroups(gs [][]string) [][]string {

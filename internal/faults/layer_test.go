@@ -272,3 +272,32 @@ func TestBadFaultsAreRefused(t *testing.T) {
 		t.Fatalf("calls from its own group: %v", err)
 	}
 }
+
+// A connection a peer opened to a node is cut by a partition once the
+// peer's call named it; a client's connection, never named, is not.
+func TestNamedInboundConnectionsAreCutClientsAreNot(t *testing.T) {
+	network := faults.NewNetwork()
+	ln := network.Listener("a", loopback(t))
+	accept := func() net.Conn {
+		raw, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	fromPeer, fromClient := accept(), accept()
+	network.Named(fromPeer, "b")
+	network.Partition([]string{"a"}, []string{"b"})
+	if _, err := fromPeer.Write([]byte("x")); err == nil {
+		t.Fatal("a write on b's connection across the partition succeeded")
+	}
+	if _, err := fromClient.Write([]byte("x")); err != nil {
+		t.Fatalf("a write on a client's connection during the partition: %v", err)
+	}
+}

@@ -57,6 +57,9 @@ func (t *transport) WriteToAddress(b []byte, addr memberlist.Address) (time.Time
 	if t.net.check(t.self, peer{addr.Name, addr.Addr}) != nil {
 		return time.Now(), nil
 	}
+	if !t.net.slowed.Load() {
+		return t.NodeAwareTransport.WriteToAddress(b, addr)
+	}
 	if d, _ := t.net.delay(t.self); d > 0 {
 		select {
 		case t.delayed <- delayedPacket{b: append([]byte(nil), b...), to: addr, at: time.Now()}:

@@ -25,6 +25,10 @@ type Network struct {
 	// that delay lines waiting on the old one wake up and re-read it.
 	slowChanged chan struct{}
 	dropped     atomic.Uint64 // packets dropped on arrival
+	// partitioned and slowed let traffic skip the lock while no fault is
+	// in force, the usual case: a dev cluster runs every node with the
+	// layer, benchmarks included.
+	partitioned, slowed atomic.Bool
 }
 
 // DroppedOnArrival counts the packets dropped when they arrived from a
@@ -48,6 +52,7 @@ func (n *Network) SetSlow(id string, d time.Duration) {
 	} else {
 		n.slow[id] = d
 	}
+	n.slowed.Store(len(n.slow) > 0)
 	close(n.slowChanged)
 	n.slowChanged = make(chan struct{})
 }
@@ -91,10 +96,13 @@ func (n *Network) Partition(groups ...[]string) {
 			n.side[id] = i
 		}
 	}
+	n.partitioned.Store(len(groups) > 1)
 	var cut []*conn
 	for c := range n.conns {
-		if _, ok := n.cutLocked(c.self, c.to); ok {
-			cut = append(cut, c)
+		if to := c.to.Load(); to != nil {
+			if _, ok := n.cutLocked(c.self, *to); ok {
+				cut = append(cut, c)
+			}
 		}
 	}
 	n.mu.Unlock()
@@ -120,6 +128,9 @@ type peer struct{ name, addr string }
 // cutFrom reports whether traffic from node self to p is dropped now, and
 // p's node id if known.
 func (n *Network) cutFrom(self string, p peer) (string, bool) {
+	if !n.partitioned.Load() {
+		return "", false
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.cutLocked(self, p)
@@ -146,7 +157,16 @@ func (n *Network) check(self string, p peer) error {
 // track wraps c, a connection from node self to p, so that a partition
 // between them closes it and a latency on self delays what it writes.
 func (n *Network) track(self string, to peer, c net.Conn) net.Conn {
-	w := &conn{Conn: c, net: n, self: self, to: to}
+	w := n.trackInbound(self, c)
+	w.to.Store(&to)
+	return w
+}
+
+// trackInbound wraps c, a connection to node self from someone not yet
+// known (a client, or a peer until it names itself): it passes untouched
+// until named.
+func (n *Network) trackInbound(self string, c net.Conn) *conn {
+	w := &conn{Conn: c, net: n, self: self}
 	n.mu.Lock()
 	n.conns[w] = struct{}{}
 	n.mu.Unlock()
@@ -165,14 +185,22 @@ type conn struct {
 	net.Conn
 	net       *Network
 	self      string
-	to        peer
+	to        atomic.Pointer[peer] // the far end; nil for an inbound connection not named yet
 	closeOnce sync.Once
-	mu        sync.Mutex
-	line      *delayLine // nil until the sender is first slowed
+	mu        sync.Mutex                // serialises starting the line
+	line      atomic.Pointer[delayLine] // nil until the sender is first slowed
+}
+
+// cut returns the error for traffic on c, nil if it passes.
+func (c *conn) cut() error {
+	if to := c.to.Load(); to != nil {
+		return c.net.check(c.self, *to)
+	}
+	return nil
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	if err := c.net.check(c.self, c.to); err != nil {
+	if err := c.cut(); err != nil {
 		c.kill()
 		return 0, err
 	}
@@ -180,7 +208,7 @@ func (c *conn) Read(b []byte) (int, error) {
 }
 
 func (c *conn) Write(b []byte) (int, error) {
-	if err := c.net.check(c.self, c.to); err != nil {
+	if err := c.cut(); err != nil {
 		c.kill()
 		return 0, err
 	}
@@ -194,14 +222,17 @@ func (c *conn) Write(b []byte) (int, error) {
 // its sender writes while slowed; nil until then. Once started it stays:
 // what it holds must go out before later writes.
 func (c *conn) delayLine() *delayLine {
+	if l := c.line.Load(); l != nil || !c.net.slowed.Load() || c.to.Load() == nil {
+		return l // clients are never slowed
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.line == nil {
+	if c.line.Load() == nil {
 		if d, _ := c.net.delay(c.self); d > 0 {
-			c.line = newDelayLine(c.Conn, func() (time.Duration, <-chan struct{}) { return c.net.delay(c.self) })
+			c.line.Store(newDelayLine(c.Conn, func() (time.Duration, <-chan struct{}) { return c.net.delay(c.self) }))
 		}
 	}
-	return c.line
+	return c.line.Load()
 }
 
 // Close closes the connection; what its delay line holds still goes out
@@ -210,9 +241,7 @@ func (c *conn) Close() error {
 	err := net.ErrClosed
 	c.closeOnce.Do(func() {
 		c.net.untrack(c)
-		c.mu.Lock()
-		l := c.line
-		c.mu.Unlock()
+		l := c.line.Load()
 		if l == nil {
 			err = c.Conn.Close()
 			return
@@ -227,10 +256,7 @@ func (c *conn) Close() error {
 // a partition cut it.
 func (c *conn) kill() {
 	c.Close()
-	c.mu.Lock()
-	l := c.line
-	c.mu.Unlock()
-	if l != nil {
+	if l := c.line.Load(); l != nil {
 		l.abort()
 	}
 	c.Conn.Close()
