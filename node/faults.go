@@ -59,7 +59,9 @@ type refuser struct{ layer *faults.Layer }
 type connKey struct{}
 
 // withConn is the server's ConnContext while the fault layer is on.
-func withConn(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
 
 func (r refuser) check(ctx context.Context, h http.Header) error {
 	from := h.Get(fromHeader)
