@@ -301,3 +301,33 @@ func TestNamedInboundConnectionsAreCutClientsAreNot(t *testing.T) {
 		t.Fatalf("a write on a client's connection during the partition: %v", err)
 	}
 }
+
+// Shutdown returns even when packets arrived that nobody read: the
+// wrapped transport's listener must not block on a reader going away
+// (memberlist shuts its transport down before it stops reading).
+func TestTransportShutsDownWithUnreadPackets(t *testing.T) {
+	network := faults.NewNetwork()
+	a, raw := netTransport(t), netTransport(t)
+	b := network.Transport("b", raw)
+	defer a.Shutdown()
+	to := memberlist.Address{Addr: addrOf(raw), Name: "b"}
+	for range 3 {
+		if _, err := a.WriteToAddress([]byte("unread"), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Shutdown() }()
+	var err error
+	testwait.Until(t, 10*time.Second, "Shutdown returns", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,7 +23,7 @@ const packetSlots = 1024
 // goroutines stop at Shutdown.
 func (n *Network) Transport(self string, t memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
 	w := &transport{NodeAwareTransport: t, net: n, self: self, packets: make(chan *memberlist.Packet),
-		delayed: make(chan delayedPacket, packetSlots), stop: make(chan struct{})}
+		delayed: make(chan delayedPacket, packetSlots), stopping: make(chan struct{}), stop: make(chan struct{})}
 	w.wg.Add(2)
 	go w.forward()
 	go w.sendDelayed()
@@ -36,9 +36,13 @@ type transport struct {
 	self    string
 	packets chan *memberlist.Packet // what arrived and passed
 	delayed chan delayedPacket
-	stop    chan struct{}
-	once    sync.Once
-	wg      sync.WaitGroup
+	// stopping closes when Shutdown starts: from then on arrivals are
+	// dropped, so the wrapped transport's listeners never block on a
+	// reader that is going away; stop closes once it has shut down.
+	stopping, stop chan struct{}
+	once           sync.Once
+	shutdownErr    error
+	wg             sync.WaitGroup
 }
 
 type delayedPacket struct {
@@ -78,13 +82,13 @@ func (t *transport) sendDelayed() {
 	for {
 		select {
 		case p := <-t.delayed:
-			if !waitDue(p.at, lat, t.stop) {
+			if !waitDue(p.at, lat, t.stopping) {
 				return
 			}
 			if t.net.check(t.self, peer{p.to.Name, p.to.Addr}) == nil {
 				_, _ = t.NodeAwareTransport.WriteToAddress(p.b, p.to)
 			}
-		case <-t.stop:
+		case <-t.stopping:
 			return
 		}
 	}
@@ -106,8 +110,7 @@ func (t *transport) forward() {
 			}
 			select {
 			case t.packets <- p:
-			case <-t.stop:
-				return
+			case <-t.stopping: // dropped
 			}
 		case <-t.stop:
 			return
@@ -131,9 +134,14 @@ func (t *transport) DialAddressTimeout(addr memberlist.Address, timeout time.Dur
 	return t.net.track(t.self, to, c), nil
 }
 
-// Shutdown stops the wrapper's goroutines, then the wrapped transport.
+// Shutdown shuts the wrapped transport down, then stops the wrapper's
+// goroutines. It is idempotent.
 func (t *transport) Shutdown() error {
-	t.once.Do(func() { close(t.stop) })
-	t.wg.Wait()
-	return t.NodeAwareTransport.Shutdown()
+	t.once.Do(func() {
+		close(t.stopping)
+		t.shutdownErr = t.NodeAwareTransport.Shutdown()
+		close(t.stop)
+		t.wg.Wait()
+	})
+	return t.shutdownErr
 }
