@@ -191,11 +191,7 @@ func TestSlowDiskDelaysEverySync(t *testing.T) {
 // layer never heard of the partition. Real UDP sockets on loopback.
 func TestInboundPacketsFromTheOtherSideAreDropped(t *testing.T) {
 	network := faults.NewNetwork()
-	a, b := netTransport(t), netTransport(t)
-	wrapped := network.Transport("b", b)
-	defer wrapped.Shutdown()
-	defer a.Shutdown()
-	bAddr := memberlist.Address{Addr: addrOf(b), Name: "b"}
+	a, wrapped, bAddr := wrappedPair(t, network)
 	network.Register("a", addrOf(a))
 
 	network.Partition([]string{"a"}, []string{"b"})
@@ -220,6 +216,20 @@ func TestInboundPacketsFromTheOtherSideAreDropped(t *testing.T) {
 	if got != "delivered" {
 		t.Fatalf("b received %q first, want only packets sent after the heal", got)
 	}
+}
+
+// wrappedPair starts two memberlist transports on loopback, the second
+// wrapped as node b's, and returns the first, the wrapped second and b's
+// address; both are shut down at cleanup.
+func wrappedPair(t *testing.T, network *faults.Network) (*memberlist.NetTransport, memberlist.NodeAwareTransport, memberlist.Address) {
+	t.Helper()
+	a, raw := netTransport(t), netTransport(t)
+	b := network.Transport("b", raw)
+	t.Cleanup(func() {
+		b.Shutdown()
+		a.Shutdown()
+	})
+	return a, b, memberlist.Address{Addr: addrOf(raw), Name: "b"}
 }
 
 func netTransport(t *testing.T) *memberlist.NetTransport {
@@ -306,11 +316,7 @@ func TestNamedInboundConnectionsAreCutClientsAreNot(t *testing.T) {
 // wrapped transport's listener must not block on a reader going away
 // (memberlist shuts its transport down before it stops reading).
 func TestTransportShutsDownWithUnreadPackets(t *testing.T) {
-	network := faults.NewNetwork()
-	a, raw := netTransport(t), netTransport(t)
-	b := network.Transport("b", raw)
-	defer a.Shutdown()
-	to := memberlist.Address{Addr: addrOf(raw), Name: "b"}
+	a, b, to := wrappedPair(t, faults.NewNetwork())
 	for range 3 {
 		if _, err := a.WriteToAddress([]byte("unread"), to); err != nil {
 			t.Fatal(err)
