@@ -312,16 +312,28 @@ func TestNamedInboundConnectionsAreCutClientsAreNot(t *testing.T) {
 	}
 }
 
-// Shutdown returns even when packets arrived that nobody read: the
+// Shutdown returns even while packets arrive that nobody reads: the
 // wrapped transport's listener must not block on a reader going away
 // (memberlist shuts its transport down before it stops reading).
-func TestTransportShutsDownWithUnreadPackets(t *testing.T) {
+func TestTransportShutsDownWhilePacketsArriveUnread(t *testing.T) {
 	a, b, to := wrappedPair(t, faults.NewNetwork())
-	for range 3 {
-		if _, err := a.WriteToAddress([]byte("unread"), to); err != nil {
-			t.Fatal(err)
+	stop, sent := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = a.WriteToAddress([]byte("unread"), to)
+			if i%10 == 9 {
+				time.Sleep(time.Millisecond) // pace the load, not synchronisation
+			}
 		}
-	}
+	}()
+	defer func() { close(stop); <-sent }()
+	<-b.PacketCh() // packets flow; nobody reads the next ones
 	done := make(chan error, 1)
 	go func() { done <- b.Shutdown() }()
 	var err error
