@@ -185,3 +185,21 @@ func TestDevSlowLinkAndSlowDiskDelayWrites(t *testing.T) {
 	d.fails("", "dev", "slow", "n1", "11s", "--dir", d.dir)
 	d.fails("", "dev", "partition", "n1", "n2", "--dir", d.dir) // n3 in no group
 }
+
+// A node paused when the partition comes is told when it resumes; the
+// command does not wait for it meanwhile.
+func TestDevPartitionReachesAPausedNodeOnResume(t *testing.T) {
+	d := startDev(t, 3)
+	d.ok("dev", "pause", "n3", "--dir", d.dir)
+	testwait.Until(t, 5*time.Second, "n3 paused", func() bool {
+		return strings.Contains(d.ok("dev", "status", "--dir", d.dir), "paused")
+	})
+	d.ok("dev", "partition", "n1", "n2,n3", "--dir", d.dir)
+	if out := d.ok("status", "--addr", d.addr("n2")); !strings.Contains(out, "partition n1 | n2,n3") {
+		t.Fatalf("n2 does not hold the partition:\n%s", out)
+	}
+	d.ok("dev", "resume", "n3", "--dir", d.dir)
+	if out := d.ok("status", "--addr", d.addr("n3")); !strings.Contains(out, "injected faults (--dev-faults): partition n1 | n2,n3") {
+		t.Fatalf("n3 resumed does not hold the partition:\n%s", out)
+	}
+}
