@@ -86,7 +86,7 @@ func New(cfg Config) (*Gossip, error) {
 	}
 	g.ml, err = memberlist.Create(g.memberlistConfig(cfg.Tune, t, local, mlLog))
 	if err != nil {
-		nt.Shutdown()
+		t.Shutdown() // the wrapper's too
 		g.notify.close()
 		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
 	}

@@ -33,8 +33,13 @@ func (n *Node) routes() http.Handler {
 	admit := connect.WithInterceptors(n.admit.interceptor())
 	mux.Handle(ringkvv1connect.NewKVServiceHandler(kvHandler{n}, icpt, admit, connect.WithReadMaxBytes(clientMax)))
 	mux.Handle(ringkvv1connect.NewAdminServiceHandler(adminHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
-	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, icpt, admit, connect.WithReadMaxBytes(replicaMax)))
-	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, icpt, connect.WithReadMaxBytes(1<<20)))
+	peer := connect.WithHandlerOptions() // the fault layer's refusals come first
+	if n.faults != nil {
+		peer = connect.WithInterceptors(refuser{n.faults})
+	}
+	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, peer, icpt, admit, connect.WithReadMaxBytes(replicaMax)))
+	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, peer, icpt, connect.WithReadMaxBytes(1<<20)))
+	mux.Handle(ringkvv1connect.NewFaultServiceHandler(faultHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	if n.cfg.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

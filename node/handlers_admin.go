@@ -30,6 +30,7 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 		HintedHandoff:  !n.cfg.DisableHintedHandoff,
 		AntiEntropy:    n.entropy.status(),
 		Disk:           diskStatus(n.store.Disk()),
+		Faults:         faultsProto(n.faults),
 	}
 	hints := n.store.HintStats()
 	for _, m := range n.gossip.Members() {

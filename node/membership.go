@@ -63,6 +63,11 @@ func (n *Node) refreshView() error {
 	}
 	old := n.view.Swap(&view{ring: r, members: members, list: list})
 	n.peers.setAddrs(members)
+	if n.faults != nil {
+		for _, m := range list {
+			n.faults.Learn(m.ID, m.RPCAddr, m.GossipAddr)
+		}
+	}
 	if old == nil || len(old.list) != len(list) {
 		n.log.Info("ring changed", "members", len(ids), "balance", fmt.Sprintf("%.2f", r.Balance()))
 	}

@@ -11,11 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/memberlist"
 	"golang.org/x/time/rate"
 
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/internal/faults"
 	"github.com/ringkv/ringkv/quorum"
 	"github.com/ringkv/ringkv/storage"
 	"github.com/ringkv/ringkv/vclock"
@@ -32,6 +34,11 @@ type Deps struct {
 	// partition a cluster through both (see internal/faults).
 	GossipTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 	Dial            func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Faults is the dev-only fault layer (serve --dev-faults), which the
+	// caller also puts in the seams above; nil leaves it off: then the
+	// node does not name itself on peer calls, refuses none, and answers
+	// FaultService with FailedPrecondition.
+	Faults *faults.Layer
 }
 
 // Node is one running ringkv server.
@@ -48,6 +55,7 @@ type Node struct {
 	srv      *http.Server
 	handlers *inflight // the server's handlers running
 	addr     string
+	faults   *faults.Layer // nil unless serve --dev-faults
 
 	handoff   *handoff
 	entropy   *entropy
@@ -89,6 +97,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 }
 
 func (n *Node) start(deps Deps) error {
+	n.faults = deps.Faults
 	ln := deps.Listener
 	if ln == nil {
 		var err error
@@ -97,7 +106,13 @@ func (n *Node) start(deps Deps) error {
 		}
 	}
 	n.addr = ln.Addr().String()
+	if n.faults != nil {
+		ln = n.faults.Listener(ln)
+	}
 	n.peers = newPeers(n.cfg.ID, n.store, n.storeHint, n.cfg.MaxValueBytes*(n.cfg.MaxSiblings+1), deps.Dial)
+	if n.faults != nil {
+		n.peers.clientOpts = []connect.ClientOption{connect.WithInterceptors(sender(n.cfg.ID))}
+	}
 	n.coord = quorum.New(quorum.Config{Self: n.cfg.ID, N: n.cfg.N, Replicas: n.peers,
 		Local: localReplica{n}, Timeout: n.cfg.RequestTimeout, ReplicaTimeout: n.cfg.ReplicaTimeout,
 		HintedHandoff: !n.cfg.DisableHintedHandoff, Healthy: n.healthy})
@@ -108,6 +123,9 @@ func (n *Node) start(deps Deps) error {
 	n.admit = newAdmission(n.cfg.MaxRequests)
 	n.handlers = newInflight()
 	n.srv = &http.Server{Handler: n.handlers.wrap(n.routes()), ReadHeaderTimeout: 10 * time.Second, Protocols: serverProtocols()}
+	if n.faults != nil {
+		n.srv.ConnContext = withConn
+	}
 	// Shutdown waits for connections to fall idle; peers' replica streams
 	// never would, so they end when it starts.
 	n.srv.RegisterOnShutdown(func() { close(n.draining) })

@@ -37,6 +37,9 @@ type peers struct {
 	maxRead   int
 	fg, bulk  peerPool // foreground streams; background calls
 
+	// clientOpts are added to every peer client's options.
+	clientOpts []connect.ClientOption
+
 	// observe, when set, records each foreground operation sent to a peer.
 	observe func(peer string, kind ringkvv1.ReplicaOp_Kind, err error, d time.Duration)
 
@@ -79,8 +82,7 @@ func (p *peers) entropyClient(id string) (entropyClient, error) {
 	}
 	c, ok := p.bulk.entropy[addr]
 	if !ok {
-		c = ringkvv1connect.NewAntiEntropyServiceClient(p.bulk.http, "http://"+addr,
-			connect.WithAcceptCompression("gzip", nil, nil), connect.WithReadMaxBytes(p.maxRead))
+		c = ringkvv1connect.NewAntiEntropyServiceClient(p.bulk.http, "http://"+addr, p.options()...)
 		p.bulk.entropy[addr] = c
 	}
 	return c, nil
@@ -163,6 +165,12 @@ func (p *peers) clientIn(pool *peerPool, id string) (ringkvv1connect.ReplicaServ
 	return p.clientLocked(pool, id)
 }
 
+// options are the peer clients' options.
+func (p *peers) options() []connect.ClientOption {
+	return append([]connect.ClientOption{connect.WithAcceptCompression("gzip", nil, nil), connect.WithReadMaxBytes(p.maxRead)},
+		p.clientOpts...)
+}
+
 // addrLocked is node id's address; the caller holds p.mu.
 func (p *peers) addrLocked(id string) (string, error) {
 	addr, ok := p.addrs[id]
@@ -180,8 +188,7 @@ func (p *peers) clientLocked(pool *peerPool, id string) (ringkvv1connect.Replica
 	}
 	c, ok := pool.clients[addr]
 	if !ok {
-		c = ringkvv1connect.NewReplicaServiceClient(pool.http, "http://"+addr,
-			connect.WithAcceptCompression("gzip", nil, nil), connect.WithReadMaxBytes(p.maxRead))
+		c = ringkvv1connect.NewReplicaServiceClient(pool.http, "http://"+addr, p.options()...)
 		pool.clients[addr] = c
 	}
 	return c, nil

@@ -21,7 +21,8 @@ func newDev(stdio IO) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a local cluster of real node processes on loopback",
 		Long: `Run a local cluster of real ringkv node processes on loopback, to start, kill,
-pause and restart nodes and watch the cluster heal. Node i serves the API on
+pause and restart nodes, cut the network between them (partition, isolate),
+slow their links and disks, and watch the cluster heal. Node i serves the API on
 127.0.0.1:(base-port+i-1), so the default --addr reaches n1. State and logs
 live in --dir, so every dev command works from any shell.`,
 	}
@@ -43,6 +44,7 @@ live in --dir, so every dev command works from any shell.`,
 			return c.WaitServing(ctx, id)
 		}),
 	)
+	dev.AddCommand(newDevFaults(stdio, load)...)
 	return dev
 }
 
@@ -121,7 +123,7 @@ func devUp(ctx context.Context, stdio IO, dir string, nodes, basePort int, wait 
 
 func printDevTable(w io.Writer, c *devcluster.Cluster) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPID\tSTATE\tADDR\tGOSSIP\tLOG")
+	fmt.Fprintln(tw, "ID\tPID\tSTATE\tADDR\tGOSSIP\tFAULTS\tLOG")
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		st := c.State(n)
@@ -129,7 +131,7 @@ func printDevTable(w io.Writer, c *devcluster.Cluster) error {
 		if st != devcluster.Down {
 			pid = fmt.Sprint(n.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, pid, st, n.Listen, n.Gossip, c.LogFile(n.ID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.ID, pid, st, n.Listen, n.Gossip, c.Faults.Of(n.ID), c.LogFile(n.ID))
 	}
 	return tw.Flush()
 }
@@ -162,7 +164,7 @@ func newDevStatus(stdio IO, load func() (*devcluster.Cluster, error)) *cobra.Com
 				n := &c.Nodes[i]
 				out = append(out, devNodeJSON{ID: n.ID, PID: n.PID, State: string(c.State(n)), Addr: n.Listen, Gossip: n.Gossip, Log: c.LogFile(n.ID)})
 			}
-			return printJSON(stdio.Out, map[string]any{"nodes": out})
+			return printJSON(stdio.Out, map[string]any{"nodes": out, "faults": c.Faults})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

@@ -9,7 +9,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/spf13/cobra"
+
+	"github.com/ringkv/ringkv/internal/faults"
 
 	"github.com/ringkv/ringkv/node"
 )
@@ -19,7 +22,7 @@ func newServe(stdio IO) *cobra.Command {
 	var seeds string
 	var logLevel slog.Level
 	var shutdownTimeout time.Duration
-	var handoff, antiEntropy bool
+	var handoff, antiEntropy, devFaults bool
 	cmd := &cobra.Command{
 		Use:   "serve --id ID --dir DIR --listen HOST:PORT --gossip HOST:PORT [--seeds HOST:PORT,...]",
 		Short: "Run a node",
@@ -40,7 +43,11 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 				}
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: logLevel}))
-			return serve(cmd.Context(), cfg, node.Deps{}, shutdownTimeout)
+			deps := node.Deps{}
+			if devFaults {
+				deps = faultDeps(cfg)
+			}
+			return serve(cmd.Context(), cfg, deps, shutdownTimeout)
 		},
 	}
 	fl := cmd.Flags()
@@ -77,6 +84,8 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone is kept at least; it goes once an exchange after that found every replica holding it (or nothing); must exceed --hint-window")
 	fl.BoolVar(&cfg.EnablePprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --listen")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fl.BoolVar(&devFaults, "dev-faults", false,
+		"development only: put the node's gossip, peer connections and fsyncs behind a fault layer that FaultService (ringkv dev partition, isolate, slow, slow-disk, heal) drives")
 	return cmd
 }
 
@@ -124,6 +133,13 @@ func start(ctx context.Context, cfg node.Config, deps node.Deps) (*node.Node, er
 		}
 	}()
 	return nil, fmt.Errorf("interrupted while starting (storage may not be opening): %w", context.Cause(ctx))
+}
+
+// faultDeps puts the node's memberlist transport, peer dialer and Pebble
+// filesystem behind a fault layer (serve --dev-faults).
+func faultDeps(cfg node.Config) node.Deps {
+	l := faults.NewLayer(cfg.ID, cfg.Logger)
+	return node.Deps{Faults: l, GossipTransport: l.Transport, Dial: l.Dialer(nil), FS: l.FS(vfs.Default)}
 }
 
 func splitList(s string) []string {

@@ -11,6 +11,7 @@ import (
 
 	ringkvv1 "github.com/ringkv/ringkv/api/ringkv/v1"
 	"github.com/ringkv/ringkv/client"
+	"github.com/ringkv/ringkv/internal/faults"
 )
 
 type hintsJSON struct {
@@ -64,7 +65,29 @@ type statusJSON struct {
 	ReadRepairs    uint64          `json:"read_repairs"`
 	AntiEntropy    antiEntropyJSON `json:"anti_entropy"`
 	Disk           diskJSON        `json:"disk"`
+	Faults         *faultsJSON     `json:"faults,omitempty"` // only on a node run with --dev-faults
 	Members        []memberJSON    `json:"members"`
+}
+
+// faultsJSON is the injected faults in force on a node (serve --dev-faults).
+type faultsJSON struct {
+	Partition  [][]string `json:"partition"`
+	SlowMs     float64    `json:"slow_ms"`
+	SlowDiskMs float64    `json:"slow_disk_ms"`
+	Summary    string     `json:"summary"`
+}
+
+// toFaultsJSON is nil for a node without the fault layer.
+func toFaultsJSON(f *ringkvv1.Faults) *faultsJSON {
+	if !f.GetEnabled() {
+		return nil
+	}
+	s := faults.Spec{Slow: time.Duration(f.GetSlowUs()) * time.Microsecond, SlowDisk: time.Duration(f.GetSlowDiskUs()) * time.Microsecond}
+	for _, g := range f.GetGroups() {
+		s.Groups = append(s.Groups, g.GetNodes())
+	}
+	return &faultsJSON{Partition: append([][]string{}, s.Groups...), SlowMs: float64(f.GetSlowUs()) / 1000,
+		SlowDiskMs: float64(f.GetSlowDiskUs()) / 1000, Summary: s.String()}
 }
 
 func newStatus(stdio IO) *cobra.Command {
@@ -94,7 +117,8 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 	out := statusJSON{Node: st.GetNodeId(), Actor: st.GetActor(), N: st.GetN(), Partitions: st.GetPartitions(),
 		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
 		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
-		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{}}
+		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{},
+		Faults: toFaultsJSON(st.GetFaults())}
 	d := st.GetDisk()
 	out.Disk = diskJSON{Probed: d.GetProbed(), FreeBytes: d.GetFreeBytes(), ReserveBytes: d.GetReserveBytes(),
 		BallastBytes: d.GetBallastBytes(), Full: d.GetFull(), WritesRefused: d.GetWritesRefused()}
@@ -123,7 +147,11 @@ func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n",
 		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
 	printAntiEntropy(stdio, st.GetAntiEntropy())
-	fmt.Fprintf(stdio.Out, "%s\n\n", describeDisk(st.GetDisk()))
+	fmt.Fprintf(stdio.Out, "%s\n", describeDisk(st.GetDisk()))
+	if f := toFaultsJSON(st.GetFaults()); f != nil {
+		fmt.Fprintf(stdio.Out, "injected faults (--dev-faults): %s\n", f.Summary)
+	}
+	fmt.Fprintln(stdio.Out)
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tPHI\tADDR\tGOSSIP\tPARTITIONS\tHINTS WAITING")
 	for _, m := range st.GetMembers() {

@@ -3,14 +3,18 @@
 // and stop nodes, each a `ringkv serve` process of its own.
 //
 // All state lives in one directory (default ./ringkv-dev): cluster.json
-// (nodes, ports, pids, extra serve flags), and per node its data directory
-// and log. Every command reads it, so any shell can drive the cluster.
+// (nodes, ports, pids, extra serve flags, the faults in force), and per
+// node its data directory and log. Every command reads it, so any shell
+// can drive the cluster. Every node runs with serve --dev-faults, so that
+// Partition, Isolate, Slow, SlowDisk and Heal can inject faults into it
+// (faults.go). A Cluster is not safe for concurrent use.
 //
 // Node i (1-based) listens for the API on 127.0.0.1:(base+i-1) and for
 // gossip on 127.0.0.1:(base+100+i-1).
 package devcluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +58,7 @@ type Cluster struct {
 	Nodes     []Node   `json:"nodes"`
 	ServeArgs []string `json:"serve_args"` // passed to every serve, after the generated flags
 	Binary    string   `json:"binary"`     // the ringkv executable that starts nodes
+	Faults    Faults   `json:"faults"`     // injected faults in force (faults.go)
 }
 
 func stateFile(dir string) string { return filepath.Join(dir, "cluster.json") }
@@ -170,7 +175,9 @@ func (c *Cluster) ownsPID(n *Node) bool {
 	return false
 }
 
-// Signal sends sig to node id's process.
+// Signal sends sig to node id's process. After SIGCONT it gives the
+// thawed node the faults in force, which may have changed while it was
+// paused.
 func (c *Cluster) Signal(id string, sig syscall.Signal) error {
 	n, err := c.Node(id)
 	if err != nil {
@@ -179,7 +186,10 @@ func (c *Cluster) Signal(id string, sig syscall.Signal) error {
 	if c.State(n) == Down {
 		return fmt.Errorf("devcluster: %s is not running", id)
 	}
-	return syscall.Kill(n.PID, sig)
+	if err := syscall.Kill(n.PID, sig); err != nil || sig != syscall.SIGCONT {
+		return err
+	}
+	return c.reapply(context.Background(), id)
 }
 
 // serveArgs are the flags node id is started with.
@@ -191,7 +201,7 @@ func (c *Cluster) serveArgs(n *Node) []string {
 		}
 	}
 	args := []string{"serve", "--id", n.ID, "--dir", c.NodeDir(n.ID), "--listen", n.Listen,
-		"--gossip", n.Gossip, "--seeds", strings.Join(seeds, ",")}
+		"--gossip", n.Gossip, "--seeds", strings.Join(seeds, ","), "--dev-faults"}
 	return append(args, c.ServeArgs...)
 }
 

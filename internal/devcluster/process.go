@@ -15,7 +15,9 @@ import (
 )
 
 // Start launches node id as a background process that outlives the
-// command that started it, logging to its node.log.
+// command that started it, logging to its node.log. While faults are in
+// force it waits (a minute at most) until the node serves and gives it
+// them.
 func (c *Cluster) Start(id string) error {
 	n, err := c.Node(id)
 	if err != nil {
@@ -43,7 +45,15 @@ func (c *Cluster) Start(id string) error {
 	n.PID = cmd.Process.Pid
 	// Reap it if it dies while this command still runs; after we exit, init does.
 	go cmd.Wait()
-	return c.Save()
+	if err := c.Save(); err != nil || c.Faults.None() {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.WaitServing(ctx, id); err != nil {
+		return err
+	}
+	return c.reapply(ctx, id)
 }
 
 // Stop sends SIGTERM to node id and waits (up to timeout) for it to exit.

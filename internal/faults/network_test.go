@@ -15,11 +15,7 @@ import (
 // listen returns a loopback listener that accepts and holds connections.
 func listen(t *testing.T) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := loopback(t)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -74,6 +70,7 @@ func TestTransportDropsAcrossThePartition(t *testing.T) {
 	network := faults.NewNetwork()
 	mock := &memberlist.MockNetwork{}
 	a, b := network.Transport("a", mock.NewTransport("a")), mock.NewTransport("b")
+	defer a.Shutdown()
 	got, done := make(chan string, 2), make(chan struct{})
 	defer close(done)
 	go func() {

@@ -888,7 +888,9 @@ type StatusResponse struct {
 	AntiEntropy   *AntiEntropy `protobuf:"bytes,12,opt,name=anti_entropy,json=antiEntropy,proto3" json:"anti_entropy,omitempty"`
 	// disk is the free space of this node's data directory and whether it
 	// refuses writes for lack of it (--disk-reserve-bytes).
-	Disk          *Disk `protobuf:"bytes,13,opt,name=disk,proto3" json:"disk,omitempty"`
+	Disk *Disk `protobuf:"bytes,13,opt,name=disk,proto3" json:"disk,omitempty"`
+	// faults are the injected faults in force on this node (serve --dev-faults).
+	Faults        *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1010,6 +1012,13 @@ func (x *StatusResponse) GetAntiEntropy() *AntiEntropy {
 func (x *StatusResponse) GetDisk() *Disk {
 	if x != nil {
 		return x.Disk
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
 	}
 	return nil
 }
@@ -2159,6 +2168,295 @@ func (x *LeafKeysResponse) GetMore() bool {
 	return false
 }
 
+// Faults are the faults in force on one node.
+type Faults struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// enabled is true on a node started with --dev-faults (read only).
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// groups partition the cluster by node id: the node drops all traffic to
+	// and from nodes in groups other than its own. Empty: no partition. A
+	// node in no group is cut off from nobody.
+	Groups []*FaultGroup `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	// slow_us is latency added to everything the node sends to peers
+	// (microseconds, at most 10 s; 0: none).
+	SlowUs int64 `protobuf:"varint,3,opt,name=slow_us,json=slowUs,proto3" json:"slow_us,omitempty"`
+	// slow_disk_us is latency added to every fsync of the node's data files
+	// (microseconds, at most 10 s; 0: none).
+	SlowDiskUs    int64 `protobuf:"varint,4,opt,name=slow_disk_us,json=slowDiskUs,proto3" json:"slow_disk_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Faults) Reset() {
+	*x = Faults{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Faults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Faults) ProtoMessage() {}
+
+func (x *Faults) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Faults.ProtoReflect.Descriptor instead.
+func (*Faults) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Faults) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *Faults) GetGroups() []*FaultGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *Faults) GetSlowUs() int64 {
+	if x != nil {
+		return x.SlowUs
+	}
+	return 0
+}
+
+func (x *Faults) GetSlowDiskUs() int64 {
+	if x != nil {
+		return x.SlowDiskUs
+	}
+	return 0
+}
+
+type FaultGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []string               `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultGroup) Reset() {
+	*x = FaultGroup{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultGroup) ProtoMessage() {}
+
+func (x *FaultGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultGroup.ProtoReflect.Descriptor instead.
+func (*FaultGroup) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *FaultGroup) GetNodes() []string {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+type SetFaultsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Faults        *Faults                `protobuf:"bytes,1,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFaultsRequest) Reset() {
+	*x = SetFaultsRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFaultsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFaultsRequest) ProtoMessage() {}
+
+func (x *SetFaultsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFaultsRequest.ProtoReflect.Descriptor instead.
+func (*SetFaultsRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SetFaultsRequest) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
+type SetFaultsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Faults        *Faults                `protobuf:"bytes,1,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFaultsResponse) Reset() {
+	*x = SetFaultsResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFaultsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFaultsResponse) ProtoMessage() {}
+
+func (x *SetFaultsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFaultsResponse.ProtoReflect.Descriptor instead.
+func (*SetFaultsResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SetFaultsResponse) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
+type GetFaultsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFaultsRequest) Reset() {
+	*x = GetFaultsRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFaultsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFaultsRequest) ProtoMessage() {}
+
+func (x *GetFaultsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFaultsRequest.ProtoReflect.Descriptor instead.
+func (*GetFaultsRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{34}
+}
+
+type GetFaultsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Faults        *Faults                `protobuf:"bytes,1,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFaultsResponse) Reset() {
+	*x = GetFaultsResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFaultsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFaultsResponse) ProtoMessage() {}
+
+func (x *GetFaultsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFaultsResponse.ProtoReflect.Descriptor instead.
+func (*GetFaultsResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetFaultsResponse) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
 var File_ringkv_v1_ringkv_proto protoreflect.FileDescriptor
 
 const file_ringkv_v1_ringkv_proto_rawDesc = "" +
@@ -2214,7 +2512,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\xda\x03\n" +
+	"\rStatusRequest\"\x85\x04\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -2231,7 +2529,8 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	" \x01(\x01R\fphiThreshold\x12%\n" +
 	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
 	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\x12#\n" +
-	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\"\xc2\x01\n" +
+	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\x12)\n" +
+	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"\xc2\x01\n" +
 	"\x04Disk\x12\x16\n" +
 	"\x06probed\x18\x01 \x01(\bR\x06probed\x12\x1d\n" +
 	"\n" +
@@ -2329,7 +2628,23 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\n" +
 	"tombstones\x18\x03 \x03(\bR\n" +
 	"tombstones\x12\x12\n" +
-	"\x04more\x18\x04 \x01(\bR\x04more2\xf3\x01\n" +
+	"\x04more\x18\x04 \x01(\bR\x04more\"\x8c\x01\n" +
+	"\x06Faults\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12-\n" +
+	"\x06groups\x18\x02 \x03(\v2\x15.ringkv.v1.FaultGroupR\x06groups\x12\x17\n" +
+	"\aslow_us\x18\x03 \x01(\x03R\x06slowUs\x12 \n" +
+	"\fslow_disk_us\x18\x04 \x01(\x03R\n" +
+	"slowDiskUs\"\"\n" +
+	"\n" +
+	"FaultGroup\x12\x14\n" +
+	"\x05nodes\x18\x01 \x03(\tR\x05nodes\"=\n" +
+	"\x10SetFaultsRequest\x12)\n" +
+	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\">\n" +
+	"\x11SetFaultsResponse\x12)\n" +
+	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"\x12\n" +
+	"\x10GetFaultsRequest\">\n" +
+	"\x11GetFaultsResponse\x12)\n" +
+	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults2\xf3\x01\n" +
 	"\tKVService\x129\n" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
@@ -2346,7 +2661,10 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x12AntiEntropyService\x12N\n" +
 	"\n" +
 	"TreeHashes\x12\x1c.ringkv.v1.TreeHashesRequest\x1a\x1d.ringkv.v1.TreeHashesResponse\"\x03\x90\x02\x01\x12H\n" +
-	"\bLeafKeys\x12\x1a.ringkv.v1.LeafKeysRequest\x1a\x1b.ringkv.v1.LeafKeysResponse\"\x03\x90\x02\x01B1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
+	"\bLeafKeys\x12\x1a.ringkv.v1.LeafKeysRequest\x1a\x1b.ringkv.v1.LeafKeysResponse\"\x03\x90\x02\x012\xa8\x01\n" +
+	"\fFaultService\x12K\n" +
+	"\tSetFaults\x12\x1b.ringkv.v1.SetFaultsRequest\x1a\x1c.ringkv.v1.SetFaultsResponse\"\x03\x90\x02\x02\x12K\n" +
+	"\tGetFaults\x12\x1b.ringkv.v1.GetFaultsRequest\x1a\x1c.ringkv.v1.GetFaultsResponse\"\x03\x90\x02\x01B1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
 
 var (
 	file_ringkv_v1_ringkv_proto_rawDescOnce sync.Once
@@ -2361,7 +2679,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
 	(*KVBatch)(nil),            // 1: ringkv.v1.KVBatch
@@ -2394,6 +2712,12 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*TreeHashesResponse)(nil), // 28: ringkv.v1.TreeHashesResponse
 	(*LeafKeysRequest)(nil),    // 29: ringkv.v1.LeafKeysRequest
 	(*LeafKeysResponse)(nil),   // 30: ringkv.v1.LeafKeysResponse
+	(*Faults)(nil),             // 31: ringkv.v1.Faults
+	(*FaultGroup)(nil),         // 32: ringkv.v1.FaultGroup
+	(*SetFaultsRequest)(nil),   // 33: ringkv.v1.SetFaultsRequest
+	(*SetFaultsResponse)(nil),  // 34: ringkv.v1.SetFaultsResponse
+	(*GetFaultsRequest)(nil),   // 35: ringkv.v1.GetFaultsRequest
+	(*GetFaultsResponse)(nil),  // 36: ringkv.v1.GetFaultsResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
@@ -2409,37 +2733,46 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	16, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
 	15, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
 	14, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
-	18, // 13: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
-	0,  // 14: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	20, // 15: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
-	8,  // 16: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	5,  // 17: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	7,  // 18: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	10, // 19: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	1,  // 20: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
-	12, // 21: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	21, // 22: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	23, // 23: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	25, // 24: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	17, // 25: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	27, // 26: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	29, // 27: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	6,  // 28: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	9,  // 29: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	11, // 30: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	3,  // 31: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
-	13, // 32: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	22, // 33: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	24, // 34: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	26, // 35: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	19, // 36: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	28, // 37: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	30, // 38: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	28, // [28:39] is the sub-list for method output_type
-	17, // [17:28] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	31, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
+	18, // 14: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	0,  // 15: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
+	20, // 16: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	8,  // 17: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	32, // 18: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
+	31, // 19: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
+	31, // 20: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	31, // 21: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	5,  // 22: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	7,  // 23: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	10, // 24: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	1,  // 25: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
+	12, // 26: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	21, // 27: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	23, // 28: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	25, // 29: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	17, // 30: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	27, // 31: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	29, // 32: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	33, // 33: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
+	35, // 34: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
+	6,  // 35: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 36: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 37: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 38: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	13, // 39: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	22, // 40: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	24, // 41: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	26, // 42: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	19, // 43: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	28, // 44: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	30, // 45: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	34, // 46: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
+	36, // 47: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
+	35, // [35:48] is the sub-list for method output_type
+	22, // [22:35] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -2463,9 +2796,9 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   36,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_ringkv_v1_ringkv_proto_goTypes,
 		DependencyIndexes: file_ringkv_v1_ringkv_proto_depIdxs,

@@ -32,6 +32,8 @@ const (
 	ReplicaServiceName = "ringkv.v1.ReplicaService"
 	// AntiEntropyServiceName is the fully-qualified name of the AntiEntropyService service.
 	AntiEntropyServiceName = "ringkv.v1.AntiEntropyService"
+	// FaultServiceName is the fully-qualified name of the FaultService service.
+	FaultServiceName = "ringkv.v1.FaultService"
 )
 
 // These constants are the fully-qualified names of the RPCs defined in this package. They're
@@ -67,6 +69,10 @@ const (
 	// AntiEntropyServiceLeafKeysProcedure is the fully-qualified name of the AntiEntropyService's
 	// LeafKeys RPC.
 	AntiEntropyServiceLeafKeysProcedure = "/ringkv.v1.AntiEntropyService/LeafKeys"
+	// FaultServiceSetFaultsProcedure is the fully-qualified name of the FaultService's SetFaults RPC.
+	FaultServiceSetFaultsProcedure = "/ringkv.v1.FaultService/SetFaults"
+	// FaultServiceGetFaultsProcedure is the fully-qualified name of the FaultService's GetFaults RPC.
+	FaultServiceGetFaultsProcedure = "/ringkv.v1.FaultService/GetFaults"
 )
 
 // KVServiceClient is a client for the ringkv.v1.KVService service.
@@ -583,4 +589,106 @@ func (UnimplementedAntiEntropyServiceHandler) TreeHashes(context.Context, *conne
 
 func (UnimplementedAntiEntropyServiceHandler) LeafKeys(context.Context, *connect.Request[v1.LeafKeysRequest]) (*connect.Response[v1.LeafKeysResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AntiEntropyService.LeafKeys is not implemented"))
+}
+
+// FaultServiceClient is a client for the ringkv.v1.FaultService service.
+type FaultServiceClient interface {
+	// SetFaults replaces every fault in force on the node with the given ones.
+	SetFaults(context.Context, *connect.Request[v1.SetFaultsRequest]) (*connect.Response[v1.SetFaultsResponse], error)
+	GetFaults(context.Context, *connect.Request[v1.GetFaultsRequest]) (*connect.Response[v1.GetFaultsResponse], error)
+}
+
+// NewFaultServiceClient constructs a client for the ringkv.v1.FaultService service. By default, it
+// uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses, and sends
+// uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the connect.WithGRPC() or
+// connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewFaultServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) FaultServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	faultServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("FaultService").Methods()
+	return &faultServiceClient{
+		setFaults: connect.NewClient[v1.SetFaultsRequest, v1.SetFaultsResponse](
+			httpClient,
+			baseURL+FaultServiceSetFaultsProcedure,
+			connect.WithSchema(faultServiceMethods.ByName("SetFaults")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		getFaults: connect.NewClient[v1.GetFaultsRequest, v1.GetFaultsResponse](
+			httpClient,
+			baseURL+FaultServiceGetFaultsProcedure,
+			connect.WithSchema(faultServiceMethods.ByName("GetFaults")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// faultServiceClient implements FaultServiceClient.
+type faultServiceClient struct {
+	setFaults *connect.Client[v1.SetFaultsRequest, v1.SetFaultsResponse]
+	getFaults *connect.Client[v1.GetFaultsRequest, v1.GetFaultsResponse]
+}
+
+// SetFaults calls ringkv.v1.FaultService.SetFaults.
+func (c *faultServiceClient) SetFaults(ctx context.Context, req *connect.Request[v1.SetFaultsRequest]) (*connect.Response[v1.SetFaultsResponse], error) {
+	return c.setFaults.CallUnary(ctx, req)
+}
+
+// GetFaults calls ringkv.v1.FaultService.GetFaults.
+func (c *faultServiceClient) GetFaults(ctx context.Context, req *connect.Request[v1.GetFaultsRequest]) (*connect.Response[v1.GetFaultsResponse], error) {
+	return c.getFaults.CallUnary(ctx, req)
+}
+
+// FaultServiceHandler is an implementation of the ringkv.v1.FaultService service.
+type FaultServiceHandler interface {
+	// SetFaults replaces every fault in force on the node with the given ones.
+	SetFaults(context.Context, *connect.Request[v1.SetFaultsRequest]) (*connect.Response[v1.SetFaultsResponse], error)
+	GetFaults(context.Context, *connect.Request[v1.GetFaultsRequest]) (*connect.Response[v1.GetFaultsResponse], error)
+}
+
+// NewFaultServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewFaultServiceHandler(svc FaultServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	faultServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("FaultService").Methods()
+	faultServiceSetFaultsHandler := connect.NewUnaryHandler(
+		FaultServiceSetFaultsProcedure,
+		svc.SetFaults,
+		connect.WithSchema(faultServiceMethods.ByName("SetFaults")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	faultServiceGetFaultsHandler := connect.NewUnaryHandler(
+		FaultServiceGetFaultsProcedure,
+		svc.GetFaults,
+		connect.WithSchema(faultServiceMethods.ByName("GetFaults")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/ringkv.v1.FaultService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case FaultServiceSetFaultsProcedure:
+			faultServiceSetFaultsHandler.ServeHTTP(w, r)
+		case FaultServiceGetFaultsProcedure:
+			faultServiceGetFaultsHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedFaultServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedFaultServiceHandler struct{}
+
+func (UnimplementedFaultServiceHandler) SetFaults(context.Context, *connect.Request[v1.SetFaultsRequest]) (*connect.Response[v1.SetFaultsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.FaultService.SetFaults is not implemented"))
+}
+
+func (UnimplementedFaultServiceHandler) GetFaults(context.Context, *connect.Request[v1.GetFaultsRequest]) (*connect.Response[v1.GetFaultsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.FaultService.GetFaults is not implemented"))
 }
