@@ -30,7 +30,7 @@ check-can-fail:
 
 # A short ringkv verify under faults (CI runs it; it must stay under 60 s).
 verify-short: build
-	./$(BIN) verify --dev --nodes 3 --nemesis kill,pause --duration 20s
+	./$(BIN) verify --dev --nodes 3 --nemesis kill,pause,partition,slow,slow-disk --duration 20s
 
 vet:
 	$(GO) vet ./...

@@ -202,25 +202,22 @@ func (d devNemesis) Resume(_ context.Context, id string) error {
 	return d.c.Signal(id, syscall.SIGCONT)
 }
 
-// The network and disk faults, until the dev fault layer lands: each is
-// one call to the devcluster method of the same name once it exists.
-// ---- fault-layer adapter (wire to devcluster when merging) ----
+// The network and disk faults go through the dev fault layer: each node
+// runs with --dev-faults, and devcluster sets and records them.
 
-var errNoFaultLayer = fmt.Errorf("%w: partitions, slow links and slow disks are unsupported until the dev fault layer lands", verify.ErrUnsupported)
+func (d devNemesis) Partition(ctx context.Context, groups [][]string) error {
+	return d.c.Partition(ctx, groups)
+}
 
-func (d devNemesis) Partition(ctx context.Context, groups [][]string) error { return errNoFaultLayer }
-
-func (d devNemesis) Heal(ctx context.Context) error { return errNoFaultLayer }
+func (d devNemesis) Heal(ctx context.Context) error { return d.c.Heal(ctx) }
 
 func (d devNemesis) Slow(ctx context.Context, id string, delay time.Duration) error {
-	return errNoFaultLayer
+	return d.c.Slow(ctx, id, delay)
 }
 
 func (d devNemesis) SlowDisk(ctx context.Context, id string, delay time.Duration) error {
-	return errNoFaultLayer
+	return d.c.SlowDisk(ctx, id, delay)
 }
-
-// ---- end of the fault-layer adapter ----
 
 // addrCluster is a cluster known only by its addresses: it can be read
 // and written, not faulted.
