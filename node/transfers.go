@@ -60,10 +60,8 @@ type TransferTotals struct {
 
 // transferHost is a node's side of transfers.
 type transferHost struct {
-	self string
 	mgr  *transfers.Manager
 	recv *transfers.Receiver
-	cfg  transfers.Config // as given (zero fields: defaults)
 	now  func() time.Time
 
 	sentDone, recvDone, failed, refused atomic.Uint64
@@ -86,8 +84,7 @@ type inbound struct {
 // startTransfers builds the node's transfer host; the Manager is closed
 // when the node stops, before the peers' connections and storage.
 func (n *Node) startTransfers() error {
-	x := &transferHost{self: n.cfg.ID, cfg: n.cfg.Transfers, now: time.Now,
-		inbound: map[transfers.ID]*inbound{}}
+	x := &transferHost{now: time.Now, inbound: map[transfers.ID]*inbound{}}
 	cfg := n.cfg.Transfers
 	cfg.Logger = n.log.With("component", "transfers")
 	cfg.OnDone = func(id transfers.ID) {
@@ -220,7 +217,9 @@ func (x *transferHost) sawBatch(b transfers.Batch, cur transfers.Cursor, err err
 		return
 	}
 	// Only a batch that moved the cursor to its end was applied now; a
-	// duplicate or late one leaves the cursor where it stood.
+	// duplicate or late one leaves the cursor where it stood. (The first
+	// batch seen after a restart, if it repeats the last one applied
+	// before, is counted again: this is progress, not an invariant.)
 	applied := bytes.Equal(cur.After, b.Next) && cur.Done == b.Done && !sameCursor(in.cursor, cur)
 	in.cursor = cur
 	if !applied {
