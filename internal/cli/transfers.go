@@ -75,8 +75,12 @@ func toTransfersJSON(resp *ringkvv1.TransfersResponse) transfersJSON {
 }
 
 func printTransfers(w io.Writer, resp *ringkvv1.TransfersResponse) error {
-	fmt.Fprintf(w, "node %s: %d transfers (sending at most %s/s, %d partitions at once)\n", resp.GetNodeId(),
-		len(resp.GetTransfers()), humanBytes(uint64(max(resp.GetRateLimit(), 0))), resp.GetConcurrency())
+	noun := "transfers"
+	if len(resp.GetTransfers()) == 1 {
+		noun = "transfer"
+	}
+	fmt.Fprintf(w, "node %s: %d %s (sending at most %s/s, %d partitions at once)\n", resp.GetNodeId(),
+		len(resp.GetTransfers()), noun, humanBytes(uint64(max(resp.GetRateLimit(), 0))), resp.GetConcurrency())
 	if len(resp.GetTransfers()) == 0 {
 		return nil
 	}
