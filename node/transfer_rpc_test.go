@@ -129,6 +129,29 @@ func TestTransferServiceRefusesBadBatchesAndChangesNothing(t *testing.T) {
 	}
 }
 
+// StartTransfer refuses a transfer this node cannot send, and
+// ForgetTransfer one it does not receive.
+func TestStartTransferRefusesWhatThisNodeCannotSend(t *testing.T) {
+	n := startAlone(t, node.Deps{})
+	for _, id := range []transfers.ID{
+		{Partition: 1, From: "n2", To: "n3"},
+		{Partition: 1, From: "n1", To: "n1"},
+		{Partition: 1, From: "n1", To: ""},
+		{Partition: 16, From: "n1", To: "n2"},
+		{Partition: -1, From: "n1", To: "n2"},
+	} {
+		if err := n.StartTransfer(id); !errors.Is(err, node.ErrBadTransfer) {
+			t.Errorf("StartTransfer(%v): %v; want ErrBadTransfer", id, err)
+		}
+	}
+	if err := n.ForgetTransfer(transfers.ID{Partition: 1, From: "n1", To: "n2"}); !errors.Is(err, node.ErrBadTransfer) {
+		t.Errorf("ForgetTransfer of a transfer to n2 on n1: %v; want ErrBadTransfer", err)
+	}
+	if got := n.Transfers(); len(got) != 0 {
+		t.Fatalf("a node that started nothing lists %+v", got)
+	}
+}
+
 // checkGapCursor fails unless err carries the receiver's cursor (none).
 func checkGapCursor(t *testing.T, err error) {
 	t.Helper()

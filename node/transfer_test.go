@@ -173,6 +173,17 @@ func TestTransferCopiesAPartitionOverTheWireByMerging(t *testing.T) {
 		t.Fatalf("the receiver's totals %+v; want %d keys in one finished transfer", tot, xferKeys)
 	}
 	checkTransferMetrics(t, x)
+
+	// Once the partition settled, the receiver forgets the copy: its
+	// cursor and its progress go, and the same transfer would start over.
+	if err := x.receiver().ForgetTransfer(x.id); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := transferClient(x.receiver()).Cursor(context.Background(),
+		connect.NewRequest(&ringkvv1.TransferCursorRequest{Id: &ringkvv1.TransferID{Partition: 3, From: x.id.From, To: x.id.To, Epoch: 1}}))
+	if err != nil || resp.Msg.GetCursor().GetDone() || len(resp.Msg.GetCursor().GetAfter()) != 0 || x.received().Keys != 0 {
+		t.Fatalf("after ForgetTransfer the cursor is %v (%v) and the progress %+v; want both gone", resp.Msg.GetCursor(), err, x.received())
+	}
 }
 
 // checkTransferMetrics checks /metrics on both nodes after x finished.
