@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
 	"github.com/ringkv/ringkv/ring"
 	"github.com/ringkv/ringkv/storage"
+	"github.com/ringkv/ringkv/transfers"
 )
 
 // Limits and defaults.
@@ -129,6 +131,14 @@ type Config struct {
 	// HintWindow, so that by then no hint older than the tombstone can
 	// bring the key back to a replica seen holding nothing.
 	TombstoneGrace time.Duration
+	// Transfers shapes the partition transfers this node sends to pending
+	// owners (package transfers; zero fields take transfers.DefaultConfig's).
+	// Rate (bytes/s, all transfers together) is serve's --transfer-rate and
+	// Concurrency (partitions streaming at once) its --transfer-concurrency;
+	// see transfers.Config for their trade-offs. The node sets Logger and
+	// OnDone.
+	Transfers transfers.Config
+
 	// TreeDepth is the Merkle trees' depth (leaves = 16^depth per
 	// partition); 0 → antientropy.DefaultDepth.
 	TreeDepth int
@@ -167,6 +177,8 @@ func DefaultConfig() Config {
 		AntiEntropyInterval:   10 * time.Minute,
 		AntiEntropyRepairRate: 1000,
 		TombstoneGrace:        6 * time.Hour,
+
+		Transfers: transfers.Config{Rate: transfers.DefaultConfig().Rate, Concurrency: transfers.DefaultConfig().Concurrency},
 	}
 }
 
@@ -194,6 +206,8 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.AntiEntropyInterval, d.AntiEntropyInterval)
 	setDefault(&c.AntiEntropyRepairRate, d.AntiEntropyRepairRate)
 	setDefault(&c.TombstoneGrace, d.TombstoneGrace)
+	setDefault(&c.Transfers.Rate, transfers.DefaultConfig().Rate)
+	setDefault(&c.Transfers.Concurrency, transfers.DefaultConfig().Concurrency)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -227,12 +241,35 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --tombstone-grace %s must be longer than --hint-window %s, or a late hint could bring a deleted key back",
 			ErrInvalidConfig, c.TombstoneGrace, c.HintWindow)
 	}
+	if err := c.validateTransfers(); err != nil {
+		return err
+	}
 	for _, a := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--gossip", c.Gossip}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return fmt.Errorf("%w: %s %q: %w", ErrInvalidConfig, a.flag, a.addr, err)
 		}
 	}
 	return c.ringConfig().Validate()
+}
+
+// maxTransferConcurrency bounds --transfer-concurrency: each partition
+// streaming reads and holds a batch, and the rate bounds them all anyway.
+const maxTransferConcurrency = 256
+
+// validateTransfers checks the transfer flags, then the rest of the
+// transfers' Config.
+func (c Config) validateTransfers() error {
+	t := c.Transfers
+	switch {
+	case math.IsNaN(t.Rate) || t.Rate < 0:
+		return fmt.Errorf("%w: --transfer-rate %v must be a positive number of bytes per second", ErrInvalidConfig, t.Rate)
+	case t.Concurrency < 0 || t.Concurrency > maxTransferConcurrency:
+		return fmt.Errorf("%w: --transfer-concurrency %d is outside 1..%d", ErrInvalidConfig, t.Concurrency, maxTransferConcurrency)
+	}
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
 }
 
 func (c Config) ringConfig() ring.Config {

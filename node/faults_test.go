@@ -16,10 +16,13 @@ import (
 	"github.com/ringkv/ringkv/node"
 )
 
-// startAlone starts a one-node cluster with deps.
-func startAlone(t *testing.T, deps node.Deps) *node.Node {
+// startAlone starts a one-node cluster with deps, its config adjusted by opts.
+func startAlone(t *testing.T, deps node.Deps, opts ...func(*node.Config)) *node.Node {
 	t.Helper()
 	cfg := node.Config{ID: "n1", Dir: t.TempDir(), Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 1, Partitions: 16}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	n, err := node.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func (n *Node) routes() http.Handler {
 	}
 	mux.Handle(ringkvv1connect.NewReplicaServiceHandler(replicaHandler{n}, peer, icpt, admit, connect.WithReadMaxBytes(replicaMax)))
 	mux.Handle(ringkvv1connect.NewAntiEntropyServiceHandler(entropyHandler{n}, peer, icpt, connect.WithReadMaxBytes(1<<20)))
+	mux.Handle(ringkvv1connect.NewTransferServiceHandler(transferHandler{n}, peer, icpt, connect.WithReadMaxBytes(n.transferReadMax())))
 	mux.Handle(ringkvv1connect.NewFaultServiceHandler(faultHandler{n}, icpt, connect.WithReadMaxBytes(64<<10)))
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	if n.cfg.EnablePprof {

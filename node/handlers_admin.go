@@ -31,6 +31,7 @@ func (h adminHandler) Status(_ context.Context, _ *connect.Request[ringkvv1.Stat
 		AntiEntropy:    n.entropy.status(),
 		Disk:           diskStatus(n.store.Disk()),
 		Faults:         faultsProto(n.faults),
+		Transfers:      n.transferTotals(),
 	}
 	hints := n.store.HintStats()
 	for _, m := range n.gossip.Members() {

@@ -59,6 +59,7 @@ type Node struct {
 
 	handoff   *handoff
 	entropy   *entropy
+	xfer      *transferHost // partition transfers, both sides
 	hintsIn   atomic.Uint64 // hints stored here
 	hintsDrop atomic.Uint64 // hints refused by the budget
 	// suspicions counts members seen going from alive to suspect.
@@ -98,6 +99,9 @@ func New(cfg Config, deps Deps) (*Node, error) {
 
 func (n *Node) start(deps Deps) error {
 	n.faults = deps.Faults
+	if err := n.startTransfers(); err != nil {
+		return err
+	}
 	ln := deps.Listener
 	if ln == nil {
 		var err error

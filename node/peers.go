@@ -58,6 +58,8 @@ type peerPool struct {
 	http    *http.Client
 	clients map[string]ringkvv1connect.ReplicaServiceClient
 	entropy map[string]entropyClient
+	// transfer holds the TransferService clients (bulk pool only).
+	transfer map[string]transferClient
 }
 
 // entropyClient is a peer's anti-entropy service.
@@ -68,22 +70,29 @@ func newPeerPool(dial dialFunc) peerPool {
 	tr := &http.Transport{Protocols: new(http.Protocols), DialContext: dial}
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	return peerPool{http: &http.Client{Transport: opstream.Transport(tr)}, clients: map[string]ringkvv1connect.ReplicaServiceClient{},
-		entropy: map[string]entropyClient{}}
+		entropy: map[string]entropyClient{}, transfer: map[string]transferClient{}}
 }
 
 // entropyClient returns node id's anti-entropy client, on the bulk
 // connections like hint delivery.
 func (p *peers) entropyClient(id string) (entropyClient, error) {
+	return bulkClient(p, p.bulk.entropy, id, ringkvv1connect.NewAntiEntropyServiceClient)
+}
+
+// bulkClient returns the client of node id cached in m, made by mk on the
+// bulk connections the first time.
+func bulkClient[C any](p *peers, m map[string]C, id string, mk func(connect.HTTPClient, string, ...connect.ClientOption) C) (C, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr, err := p.addrLocked(id)
 	if err != nil {
-		return nil, err
+		var none C
+		return none, err
 	}
-	c, ok := p.bulk.entropy[addr]
+	c, ok := m[addr]
 	if !ok {
-		c = ringkvv1connect.NewAntiEntropyServiceClient(p.bulk.http, "http://"+addr, p.options()...)
-		p.bulk.entropy[addr] = c
+		c = mk(p.bulk.http, "http://"+addr, p.options()...)
+		m[addr] = c
 	}
 	return c, nil
 }

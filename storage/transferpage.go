@@ -187,6 +187,15 @@ func (r *pageReader) add(pk []byte, item TransferItem) bool {
 	return true
 }
 
+// TransferFraction is how far through partition p's stream the cursor
+// after lies, as TransferPage's Fraction says: a receiver's estimate of
+// the share of the partition it holds.
+func (s *Store) TransferFraction(p int, after []byte) float64 {
+	lo, hi := s.trees.hashRange(p)
+	r := pageReader{lo: lo, hi: hi, page: TransferPage{Next: after}}
+	return r.fraction()
+}
+
 // fraction is how far through the hash range the page's cursor lies.
 func (r *pageReader) fraction() float64 {
 	next := r.page.Next

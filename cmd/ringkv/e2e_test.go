@@ -226,6 +226,10 @@ func TestBinaryClusterFormsAndServesQuorumsAndSiblings(t *testing.T) {
 	if out := d.ok("get", "bin", "--r", "3"); !strings.Contains(out, binaryValue+"\n") {
 		t.Fatalf("binary value came back as %q", out)
 	}
+	// No ring change starts a transfer yet: every node lists none.
+	if out := d.ok("transfers", "--addr", d.addr("n2")); !strings.Contains(out, "node n2: 0 transfers") {
+		t.Fatalf("transfers on n2: %q", out)
+	}
 }
 
 func TestBinaryRestartAndKill(t *testing.T) {

@@ -57,6 +57,7 @@ and concurrent writes are kept as siblings under dotted version vectors.`,
 	}
 	root.AddCommand(newServe(stdio), newGet(stdio), newPut(stdio), newDel(stdio), newStatus(stdio), newDev(stdio))
 	root.AddCommand(newBench(stdio), newVerify(stdio))
+	root.AddCommand(newTransfers(stdio))
 	return root
 }
 

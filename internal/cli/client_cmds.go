@@ -41,6 +41,24 @@ func (f *clientFlags) run(ctx context.Context, fn func(context.Context, *client.
 	return fn(ctx, c)
 }
 
+// show is the RunE of a command that makes one call and prints its answer,
+// as JSON with --json (asJSON shapes it), else as text.
+func show[T any](f *clientFlags, stdio IO, call func(*client.Client, context.Context) (T, error), asJSON func(T) any,
+	print func(T) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		return f.run(cmd.Context(), func(ctx context.Context, c *client.Client) error {
+			resp, err := call(c, ctx)
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return printJSON(stdio.Out, asJSON(resp))
+			}
+			return print(resp)
+		})
+	}
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -23,6 +23,7 @@ func newServe(stdio IO) *cobra.Command {
 	var logLevel slog.Level
 	var shutdownTimeout time.Duration
 	var handoff, antiEntropy, devFaults bool
+	transferRate := int64(cfg.Transfers.Rate)
 	cmd := &cobra.Command{
 		Use:   "serve --id ID --dir DIR --listen HOST:PORT --gossip HOST:PORT [--seeds HOST:PORT,...]",
 		Short: "Run a node",
@@ -31,6 +32,10 @@ nodes already running), serves the client, admin and replica APIs and
 Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if transferRate <= 0 || cfg.Transfers.Concurrency <= 0 {
+				return fmt.Errorf("--transfer-rate %d and --transfer-concurrency %d must be at least 1", transferRate, cfg.Transfers.Concurrency)
+			}
+			cfg.Transfers.Rate = float64(transferRate)
 			cfg.Seeds = splitList(seeds)
 			cfg.DisableHintedHandoff = !handoff
 			cfg.DisableAntiEntropy = !antiEntropy
@@ -82,6 +87,9 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.AntiEntropyInterval, "ae-interval", cfg.AntiEntropyInterval, "compare every partition this node replicates with another replica at least this often")
 	fl.Float64Var(&cfg.AntiEntropyRepairRate, "ae-repair-rate", cfg.AntiEntropyRepairRate, "most keys repaired per second by anti-entropy")
 	fl.DurationVar(&cfg.TombstoneGrace, "tombstone-grace", cfg.TombstoneGrace, "how long a tombstone is kept at least; it goes once an exchange after that found every replica holding it (or nothing); must exceed --hint-window")
+	fl.Int64Var(&transferRate, "transfer-rate", transferRate,
+		"most bytes per second this node sends to pending owners in partition transfers, all transfers together")
+	fl.IntVar(&cfg.Transfers.Concurrency, "transfer-concurrency", cfg.Transfers.Concurrency, "most partitions this node streams to pending owners at once")
 	fl.BoolVar(&cfg.EnablePprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --listen")
 	fl.TextVar(&logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fl.BoolVar(&devFaults, "dev-faults", false,

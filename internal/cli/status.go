@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"text/tabwriter"
@@ -66,6 +65,7 @@ type statusJSON struct {
 	AntiEntropy    antiEntropyJSON `json:"anti_entropy"`
 	Disk           diskJSON        `json:"disk"`
 	Faults         *faultsJSON     `json:"faults,omitempty"` // only on a node run with --dev-faults
+	Transfers      transferTotals  `json:"transfers"`
 	Members        []memberJSON    `json:"members"`
 }
 
@@ -96,18 +96,8 @@ func newStatus(stdio IO) *cobra.Command {
 		Use:   "status",
 		Short: "Show the cluster as one node sees it",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.run(cmd.Context(), func(ctx context.Context, c *client.Client) error {
-				st, err := c.Status(ctx)
-				if err != nil {
-					return err
-				}
-				if f.json {
-					return printJSON(stdio.Out, toStatusJSON(st))
-				}
-				return printStatus(stdio, st)
-			})
-		},
+		RunE: show(&f, stdio, (*client.Client).Status, func(st *ringkvv1.StatusResponse) any { return toStatusJSON(st) },
+			func(st *ringkvv1.StatusResponse) error { return printStatus(stdio, st) }),
 	}
 	f.register(cmd)
 	return cmd
@@ -118,7 +108,7 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
 		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
 		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{},
-		Faults: toFaultsJSON(st.GetFaults())}
+		Faults: toFaultsJSON(st.GetFaults()), Transfers: toTransferTotals(st.GetTransfers())}
 	d := st.GetDisk()
 	out.Disk = diskJSON{Probed: d.GetProbed(), FreeBytes: d.GetFreeBytes(), ReserveBytes: d.GetReserveBytes(),
 		BallastBytes: d.GetBallastBytes(), Full: d.GetFull(), WritesRefused: d.GetWritesRefused()}
@@ -148,6 +138,7 @@ func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
 	printAntiEntropy(stdio, st.GetAntiEntropy())
 	fmt.Fprintf(stdio.Out, "%s\n", describeDisk(st.GetDisk()))
+	fmt.Fprintf(stdio.Out, "%s\n", describeTransfers(st.GetTransfers()))
 	if f := toFaultsJSON(st.GetFaults()); f != nil {
 		fmt.Fprintf(stdio.Out, "injected faults (--dev-faults): %s\n", f.Summary)
 	}

@@ -94,7 +94,7 @@ func newCluster(t testing.TB, n int, crashable bool, tune func(*memberlist.Confi
 		}
 		m := &member{cfg: cfg}
 		if crashable {
-			m.disk = vfs.NewCrashableMem()
+			m.disk = newCrashableDisk(t, cfg.Dir)
 		}
 		c.nodes = append(c.nodes, m)
 		c.start(m)

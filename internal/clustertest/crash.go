@@ -21,6 +21,29 @@ func NewCrashable(t testing.TB, n int, opts ...func(*node.Config)) *Cluster {
 	return newCluster(t, n, true, nil, opts)
 }
 
+// newCrashableDisk is a crashable in-memory disk holding the directory dir
+// durably: its every ancestor synced, as an installed server's data
+// directory would be. Without that, CrashClone keeps nothing of the
+// unsynced path MkdirAll made, and a crashed node restarts empty.
+func newCrashableDisk(t testing.TB, dir string) *vfs.MemFS {
+	fs := vfs.NewCrashableMem()
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; ; d = fs.PathDir(d) {
+		f, err := fs.OpenDir(d)
+		if err == nil {
+			err = errors.Join(f.Sync(), f.Close())
+		}
+		if err != nil {
+			t.Fatalf("sync %s: %v", d, err)
+		}
+		if parent := fs.PathDir(d); parent == d {
+			return fs
+		}
+	}
+}
+
 // crashDeps adds to d what a crashable cluster's node m starts on: its
 // in-memory disk and a listener Crash can cut; false when its API address
 // is still held by something else (the caller retries).

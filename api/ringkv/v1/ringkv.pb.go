@@ -890,7 +890,9 @@ type StatusResponse struct {
 	// refuses writes for lack of it (--disk-reserve-bytes).
 	Disk *Disk `protobuf:"bytes,13,opt,name=disk,proto3" json:"disk,omitempty"`
 	// faults are the injected faults in force on this node (serve --dev-faults).
-	Faults        *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
+	Faults *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
+	// transfers sums up the partition transfers this node sends and receives.
+	Transfers     *TransferTotals `protobuf:"bytes,20,opt,name=transfers,proto3" json:"transfers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1019,6 +1021,13 @@ func (x *StatusResponse) GetDisk() *Disk {
 func (x *StatusResponse) GetFaults() *Faults {
 	if x != nil {
 		return x.Faults
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetTransfers() *TransferTotals {
+	if x != nil {
+		return x.Transfers
 	}
 	return nil
 }
@@ -2457,6 +2466,721 @@ func (x *GetFaultsResponse) GetFaults() *Faults {
 	return nil
 }
 
+// TransferID names one transfer: partition from the donor to the receiver,
+// in an epoch the donor chooses (a new epoch starts from zero).
+type TransferID struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferID) Reset() {
+	*x = TransferID{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferID) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferID) ProtoMessage() {}
+
+func (x *TransferID) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferID.ProtoReflect.Descriptor instead.
+func (*TransferID) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *TransferID) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TransferID) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *TransferID) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *TransferID) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+// TransferCursor is where a receiver's copy stands: every entry of the
+// stream up to and including after is applied (empty: none); done once the
+// last batch is.
+type TransferCursor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	After         []byte                 `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	Done          bool                   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferCursor) Reset() {
+	*x = TransferCursor{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferCursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferCursor) ProtoMessage() {}
+
+func (x *TransferCursor) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferCursor.ProtoReflect.Descriptor instead.
+func (*TransferCursor) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *TransferCursor) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *TransferCursor) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+// TransferItem is one key as a transfer carries it.
+type TransferItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// set is the encoded version set.
+	Set []byte `protobuf:"bytes,2,opt,name=set,proto3" json:"set,omitempty"`
+	// tomb_since_unix_ns is when the donor first held the key tombstone-only
+	// (its reap state); 0 for a live value or a hint.
+	TombSinceUnixNs int64 `protobuf:"varint,3,opt,name=tomb_since_unix_ns,json=tombSinceUnixNs,proto3" json:"tomb_since_unix_ns,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TransferItem) Reset() {
+	*x = TransferItem{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferItem) ProtoMessage() {}
+
+func (x *TransferItem) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferItem.ProtoReflect.Descriptor instead.
+func (*TransferItem) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *TransferItem) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *TransferItem) GetSet() []byte {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+func (x *TransferItem) GetTombSinceUnixNs() int64 {
+	if x != nil {
+		return x.TombSinceUnixNs
+	}
+	return 0
+}
+
+type TransferSendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *TransferID            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The batch carries the stream's entries after after up to and
+	// including next; done says the stream ends with it.
+	After         []byte          `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	Items         []*TransferItem `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
+	Next          []byte          `protobuf:"bytes,4,opt,name=next,proto3" json:"next,omitempty"`
+	Done          bool            `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferSendRequest) Reset() {
+	*x = TransferSendRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferSendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferSendRequest) ProtoMessage() {}
+
+func (x *TransferSendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferSendRequest.ProtoReflect.Descriptor instead.
+func (*TransferSendRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *TransferSendRequest) GetId() *TransferID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *TransferSendRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *TransferSendRequest) GetItems() []*TransferItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *TransferSendRequest) GetNext() []byte {
+	if x != nil {
+		return x.Next
+	}
+	return nil
+}
+
+func (x *TransferSendRequest) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+type TransferSendResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cursor        *TransferCursor        `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferSendResponse) Reset() {
+	*x = TransferSendResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferSendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferSendResponse) ProtoMessage() {}
+
+func (x *TransferSendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferSendResponse.ProtoReflect.Descriptor instead.
+func (*TransferSendResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *TransferSendResponse) GetCursor() *TransferCursor {
+	if x != nil {
+		return x.Cursor
+	}
+	return nil
+}
+
+type TransferCursorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            *TransferID            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferCursorRequest) Reset() {
+	*x = TransferCursorRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferCursorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferCursorRequest) ProtoMessage() {}
+
+func (x *TransferCursorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferCursorRequest.ProtoReflect.Descriptor instead.
+func (*TransferCursorRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *TransferCursorRequest) GetId() *TransferID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+type TransferCursorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cursor        *TransferCursor        `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferCursorResponse) Reset() {
+	*x = TransferCursorResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferCursorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferCursorResponse) ProtoMessage() {}
+
+func (x *TransferCursorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferCursorResponse.ProtoReflect.Descriptor instead.
+func (*TransferCursorResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *TransferCursorResponse) GetCursor() *TransferCursor {
+	if x != nil {
+		return x.Cursor
+	}
+	return nil
+}
+
+type TransfersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransfersRequest) Reset() {
+	*x = TransfersRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransfersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransfersRequest) ProtoMessage() {}
+
+func (x *TransfersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransfersRequest.ProtoReflect.Descriptor instead.
+func (*TransfersRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{43}
+}
+
+type TransfersResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NodeId    string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Transfers []*TransferProgress    `protobuf:"bytes,2,rep,name=transfers,proto3" json:"transfers,omitempty"`
+	// Limits this node sends under (serve --transfer-rate, --transfer-concurrency).
+	RateLimit     float64 `protobuf:"fixed64,3,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	Concurrency   uint32  `protobuf:"varint,4,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransfersResponse) Reset() {
+	*x = TransfersResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransfersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransfersResponse) ProtoMessage() {}
+
+func (x *TransfersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransfersResponse.ProtoReflect.Descriptor instead.
+func (*TransfersResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *TransfersResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *TransfersResponse) GetTransfers() []*TransferProgress {
+	if x != nil {
+		return x.Transfers
+	}
+	return nil
+}
+
+func (x *TransfersResponse) GetRateLimit() float64 {
+	if x != nil {
+		return x.RateLimit
+	}
+	return 0
+}
+
+func (x *TransfersResponse) GetConcurrency() uint32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+// TransferProgress is one transfer as the answering node sees it.
+type TransferProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *TransferID            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// role is "send" (this node is the donor) or "receive".
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// state is waiting, streaming or retrying for a transfer sent; receiving
+	// or done for one received.
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// Keys and bytes applied by the receiver: since the donor started the
+	// transfer (send), or since this node started (receive).
+	Keys  int64 `protobuf:"varint,4,opt,name=keys,proto3" json:"keys,omitempty"`
+	Bytes int64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// bytes_sent counts every byte sent for it, resends included (send only).
+	BytesSent int64 `protobuf:"varint,6,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	// fraction estimates the share of the partition the receiver holds, 0..1.
+	Fraction float64 `protobuf:"fixed64,7,opt,name=fraction,proto3" json:"fraction,omitempty"`
+	// rate is bytes applied per second; eta_ms the estimated time left
+	// (-1: unknown).
+	Rate          float64 `protobuf:"fixed64,8,opt,name=rate,proto3" json:"rate,omitempty"`
+	EtaMs         int64   `protobuf:"varint,9,opt,name=eta_ms,json=etaMs,proto3" json:"eta_ms,omitempty"`
+	Attempts      uint32  `protobuf:"varint,10,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError     string  `protobuf:"bytes,11,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	StartedUnixMs int64   `protobuf:"varint,12,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferProgress) Reset() {
+	*x = TransferProgress{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferProgress) ProtoMessage() {}
+
+func (x *TransferProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferProgress.ProtoReflect.Descriptor instead.
+func (*TransferProgress) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *TransferProgress) GetId() *TransferID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *TransferProgress) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *TransferProgress) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *TransferProgress) GetKeys() int64 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetBytesSent() int64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetFraction() float64 {
+	if x != nil {
+		return x.Fraction
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetRate() float64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetEtaMs() int64 {
+	if x != nil {
+		return x.EtaMs
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *TransferProgress) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *TransferProgress) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+// TransferTotals sums up a node's transfers for `ringkv status`.
+type TransferTotals struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sending       uint32                 `protobuf:"varint,1,opt,name=sending,proto3" json:"sending,omitempty"`
+	Receiving     uint32                 `protobuf:"varint,2,opt,name=receiving,proto3" json:"receiving,omitempty"`
+	BytesSent     int64                  `protobuf:"varint,3,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	KeysReceived  int64                  `protobuf:"varint,4,opt,name=keys_received,json=keysReceived,proto3" json:"keys_received,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferTotals) Reset() {
+	*x = TransferTotals{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferTotals) ProtoMessage() {}
+
+func (x *TransferTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferTotals.ProtoReflect.Descriptor instead.
+func (*TransferTotals) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *TransferTotals) GetSending() uint32 {
+	if x != nil {
+		return x.Sending
+	}
+	return 0
+}
+
+func (x *TransferTotals) GetReceiving() uint32 {
+	if x != nil {
+		return x.Receiving
+	}
+	return 0
+}
+
+func (x *TransferTotals) GetBytesSent() int64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *TransferTotals) GetKeysReceived() int64 {
+	if x != nil {
+		return x.KeysReceived
+	}
+	return 0
+}
+
 var File_ringkv_v1_ringkv_proto protoreflect.FileDescriptor
 
 const file_ringkv_v1_ringkv_proto_rawDesc = "" +
@@ -2512,7 +3236,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\x85\x04\n" +
+	"\rStatusRequest\"\xbe\x04\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -2530,7 +3254,8 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
 	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\x12#\n" +
 	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\x12)\n" +
-	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"\xc2\x01\n" +
+	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\x127\n" +
+	"\ttransfers\x18\x14 \x01(\v2\x19.ringkv.v1.TransferTotalsR\ttransfers\"\xc2\x01\n" +
 	"\x04Disk\x12\x16\n" +
 	"\x06probed\x18\x01 \x01(\bR\x06probed\x12\x1d\n" +
 	"\n" +
@@ -2644,14 +3369,69 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"\x12\n" +
 	"\x10GetFaultsRequest\">\n" +
 	"\x11GetFaultsResponse\x12)\n" +
-	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults2\xf3\x01\n" +
+	"\x06faults\x18\x01 \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"d\n" +
+	"\n" +
+	"TransferID\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\":\n" +
+	"\x0eTransferCursor\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\fR\x05after\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\"_\n" +
+	"\fTransferItem\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x10\n" +
+	"\x03set\x18\x02 \x01(\fR\x03set\x12+\n" +
+	"\x12tomb_since_unix_ns\x18\x03 \x01(\x03R\x0ftombSinceUnixNs\"\xa9\x01\n" +
+	"\x13TransferSendRequest\x12%\n" +
+	"\x02id\x18\x01 \x01(\v2\x15.ringkv.v1.TransferIDR\x02id\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\fR\x05after\x12-\n" +
+	"\x05items\x18\x03 \x03(\v2\x17.ringkv.v1.TransferItemR\x05items\x12\x12\n" +
+	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\bR\x04done\"I\n" +
+	"\x14TransferSendResponse\x121\n" +
+	"\x06cursor\x18\x01 \x01(\v2\x19.ringkv.v1.TransferCursorR\x06cursor\">\n" +
+	"\x15TransferCursorRequest\x12%\n" +
+	"\x02id\x18\x01 \x01(\v2\x15.ringkv.v1.TransferIDR\x02id\"K\n" +
+	"\x16TransferCursorResponse\x121\n" +
+	"\x06cursor\x18\x01 \x01(\v2\x19.ringkv.v1.TransferCursorR\x06cursor\"\x12\n" +
+	"\x10TransfersRequest\"\xa8\x01\n" +
+	"\x11TransfersResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
+	"\ttransfers\x18\x02 \x03(\v2\x1b.ringkv.v1.TransferProgressR\ttransfers\x12\x1d\n" +
+	"\n" +
+	"rate_limit\x18\x03 \x01(\x01R\trateLimit\x12 \n" +
+	"\vconcurrency\x18\x04 \x01(\rR\vconcurrency\"\xd6\x02\n" +
+	"\x10TransferProgress\x12%\n" +
+	"\x02id\x18\x01 \x01(\v2\x15.ringkv.v1.TransferIDR\x02id\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x12\n" +
+	"\x04keys\x18\x04 \x01(\x03R\x04keys\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x03R\x05bytes\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x06 \x01(\x03R\tbytesSent\x12\x1a\n" +
+	"\bfraction\x18\a \x01(\x01R\bfraction\x12\x12\n" +
+	"\x04rate\x18\b \x01(\x01R\x04rate\x12\x15\n" +
+	"\x06eta_ms\x18\t \x01(\x03R\x05etaMs\x12\x1a\n" +
+	"\battempts\x18\n" +
+	" \x01(\rR\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\v \x01(\tR\tlastError\x12&\n" +
+	"\x0fstarted_unix_ms\x18\f \x01(\x03R\rstartedUnixMs\"\x8c\x01\n" +
+	"\x0eTransferTotals\x12\x18\n" +
+	"\asending\x18\x01 \x01(\rR\asending\x12\x1c\n" +
+	"\treceiving\x18\x02 \x01(\rR\treceiving\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x03 \x01(\x03R\tbytesSent\x12#\n" +
+	"\rkeys_received\x18\x04 \x01(\x03R\fkeysReceived2\xf3\x01\n" +
 	"\tKVService\x129\n" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse\x126\n" +
-	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012R\n" +
+	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012\x9f\x01\n" +
 	"\fAdminService\x12B\n" +
-	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x97\x02\n" +
+	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x01\x12K\n" +
+	"\tTransfers\x12\x1b.ringkv.v1.TransfersRequest\x1a\x1c.ringkv.v1.TransfersResponse\"\x03\x90\x02\x012\x97\x02\n" +
 	"\x0eReplicaService\x12<\n" +
 	"\x04Read\x12\x16.ringkv.v1.ReadRequest\x1a\x17.ringkv.v1.ReadResponse\"\x03\x90\x02\x01\x12:\n" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
@@ -2664,7 +3444,10 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\bLeafKeys\x12\x1a.ringkv.v1.LeafKeysRequest\x1a\x1b.ringkv.v1.LeafKeysResponse\"\x03\x90\x02\x012\xa8\x01\n" +
 	"\fFaultService\x12K\n" +
 	"\tSetFaults\x12\x1b.ringkv.v1.SetFaultsRequest\x1a\x1c.ringkv.v1.SetFaultsResponse\"\x03\x90\x02\x02\x12K\n" +
-	"\tGetFaults\x12\x1b.ringkv.v1.GetFaultsRequest\x1a\x1c.ringkv.v1.GetFaultsResponse\"\x03\x90\x02\x01B1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
+	"\tGetFaults\x12\x1b.ringkv.v1.GetFaultsRequest\x1a\x1c.ringkv.v1.GetFaultsResponse\"\x03\x90\x02\x012\xae\x01\n" +
+	"\x0fTransferService\x12G\n" +
+	"\x04Send\x12\x1e.ringkv.v1.TransferSendRequest\x1a\x1f.ringkv.v1.TransferSendResponse\x12R\n" +
+	"\x06Cursor\x12 .ringkv.v1.TransferCursorRequest\x1a!.ringkv.v1.TransferCursorResponse\"\x03\x90\x02\x01B1Z/github.com/ringkv/ringkv/api/ringkv/v1;ringkvv1b\x06proto3"
 
 var (
 	file_ringkv_v1_ringkv_proto_rawDescOnce sync.Once
@@ -2679,45 +3462,56 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
-	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
-	(*KVBatch)(nil),            // 1: ringkv.v1.KVBatch
-	(*KVOp)(nil),               // 2: ringkv.v1.KVOp
-	(*KVResults)(nil),          // 3: ringkv.v1.KVResults
-	(*KVResult)(nil),           // 4: ringkv.v1.KVResult
-	(*GetRequest)(nil),         // 5: ringkv.v1.GetRequest
-	(*GetResponse)(nil),        // 6: ringkv.v1.GetResponse
-	(*PutRequest)(nil),         // 7: ringkv.v1.PutRequest
-	(*Ack)(nil),                // 8: ringkv.v1.Ack
-	(*PutResponse)(nil),        // 9: ringkv.v1.PutResponse
-	(*DeleteRequest)(nil),      // 10: ringkv.v1.DeleteRequest
-	(*DeleteResponse)(nil),     // 11: ringkv.v1.DeleteResponse
-	(*StatusRequest)(nil),      // 12: ringkv.v1.StatusRequest
-	(*StatusResponse)(nil),     // 13: ringkv.v1.StatusResponse
-	(*Disk)(nil),               // 14: ringkv.v1.Disk
-	(*AntiEntropy)(nil),        // 15: ringkv.v1.AntiEntropy
-	(*Member)(nil),             // 16: ringkv.v1.Member
-	(*ReplicaBatch)(nil),       // 17: ringkv.v1.ReplicaBatch
-	(*ReplicaOp)(nil),          // 18: ringkv.v1.ReplicaOp
-	(*ReplicaResults)(nil),     // 19: ringkv.v1.ReplicaResults
-	(*ReplicaResult)(nil),      // 20: ringkv.v1.ReplicaResult
-	(*ReadRequest)(nil),        // 21: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 22: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 23: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 24: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 25: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 26: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),  // 27: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil), // 28: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),    // 29: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),   // 30: ringkv.v1.LeafKeysResponse
-	(*Faults)(nil),             // 31: ringkv.v1.Faults
-	(*FaultGroup)(nil),         // 32: ringkv.v1.FaultGroup
-	(*SetFaultsRequest)(nil),   // 33: ringkv.v1.SetFaultsRequest
-	(*SetFaultsResponse)(nil),  // 34: ringkv.v1.SetFaultsResponse
-	(*GetFaultsRequest)(nil),   // 35: ringkv.v1.GetFaultsRequest
-	(*GetFaultsResponse)(nil),  // 36: ringkv.v1.GetFaultsResponse
+	(ReplicaOp_Kind)(0),            // 0: ringkv.v1.ReplicaOp.Kind
+	(*KVBatch)(nil),                // 1: ringkv.v1.KVBatch
+	(*KVOp)(nil),                   // 2: ringkv.v1.KVOp
+	(*KVResults)(nil),              // 3: ringkv.v1.KVResults
+	(*KVResult)(nil),               // 4: ringkv.v1.KVResult
+	(*GetRequest)(nil),             // 5: ringkv.v1.GetRequest
+	(*GetResponse)(nil),            // 6: ringkv.v1.GetResponse
+	(*PutRequest)(nil),             // 7: ringkv.v1.PutRequest
+	(*Ack)(nil),                    // 8: ringkv.v1.Ack
+	(*PutResponse)(nil),            // 9: ringkv.v1.PutResponse
+	(*DeleteRequest)(nil),          // 10: ringkv.v1.DeleteRequest
+	(*DeleteResponse)(nil),         // 11: ringkv.v1.DeleteResponse
+	(*StatusRequest)(nil),          // 12: ringkv.v1.StatusRequest
+	(*StatusResponse)(nil),         // 13: ringkv.v1.StatusResponse
+	(*Disk)(nil),                   // 14: ringkv.v1.Disk
+	(*AntiEntropy)(nil),            // 15: ringkv.v1.AntiEntropy
+	(*Member)(nil),                 // 16: ringkv.v1.Member
+	(*ReplicaBatch)(nil),           // 17: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),              // 18: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),         // 19: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),          // 20: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),            // 21: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),           // 22: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),           // 23: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),          // 24: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),      // 25: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil),     // 26: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),      // 27: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil),     // 28: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),        // 29: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),       // 30: ringkv.v1.LeafKeysResponse
+	(*Faults)(nil),                 // 31: ringkv.v1.Faults
+	(*FaultGroup)(nil),             // 32: ringkv.v1.FaultGroup
+	(*SetFaultsRequest)(nil),       // 33: ringkv.v1.SetFaultsRequest
+	(*SetFaultsResponse)(nil),      // 34: ringkv.v1.SetFaultsResponse
+	(*GetFaultsRequest)(nil),       // 35: ringkv.v1.GetFaultsRequest
+	(*GetFaultsResponse)(nil),      // 36: ringkv.v1.GetFaultsResponse
+	(*TransferID)(nil),             // 37: ringkv.v1.TransferID
+	(*TransferCursor)(nil),         // 38: ringkv.v1.TransferCursor
+	(*TransferItem)(nil),           // 39: ringkv.v1.TransferItem
+	(*TransferSendRequest)(nil),    // 40: ringkv.v1.TransferSendRequest
+	(*TransferSendResponse)(nil),   // 41: ringkv.v1.TransferSendResponse
+	(*TransferCursorRequest)(nil),  // 42: ringkv.v1.TransferCursorRequest
+	(*TransferCursorResponse)(nil), // 43: ringkv.v1.TransferCursorResponse
+	(*TransfersRequest)(nil),       // 44: ringkv.v1.TransfersRequest
+	(*TransfersResponse)(nil),      // 45: ringkv.v1.TransfersResponse
+	(*TransferProgress)(nil),       // 46: ringkv.v1.TransferProgress
+	(*TransferTotals)(nil),         // 47: ringkv.v1.TransferTotals
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
@@ -2734,45 +3528,59 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	15, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
 	14, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
 	31, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
-	18, // 14: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
-	0,  // 15: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	20, // 16: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
-	8,  // 17: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	32, // 18: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
-	31, // 19: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
-	31, // 20: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
-	31, // 21: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
-	5,  // 22: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
-	7,  // 23: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
-	10, // 24: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
-	1,  // 25: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
-	12, // 26: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	21, // 27: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	23, // 28: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	25, // 29: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	17, // 30: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	27, // 31: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	29, // 32: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	33, // 33: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
-	35, // 34: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
-	6,  // 35: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	9,  // 36: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	11, // 37: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	3,  // 38: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
-	13, // 39: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	22, // 40: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	24, // 41: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	26, // 42: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	19, // 43: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	28, // 44: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	30, // 45: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	34, // 46: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
-	36, // 47: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
-	35, // [35:48] is the sub-list for method output_type
-	22, // [22:35] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	47, // 14: ringkv.v1.StatusResponse.transfers:type_name -> ringkv.v1.TransferTotals
+	18, // 15: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	0,  // 16: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
+	20, // 17: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	8,  // 18: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
+	32, // 19: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
+	31, // 20: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
+	31, // 21: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	31, // 22: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	37, // 23: ringkv.v1.TransferSendRequest.id:type_name -> ringkv.v1.TransferID
+	39, // 24: ringkv.v1.TransferSendRequest.items:type_name -> ringkv.v1.TransferItem
+	38, // 25: ringkv.v1.TransferSendResponse.cursor:type_name -> ringkv.v1.TransferCursor
+	37, // 26: ringkv.v1.TransferCursorRequest.id:type_name -> ringkv.v1.TransferID
+	38, // 27: ringkv.v1.TransferCursorResponse.cursor:type_name -> ringkv.v1.TransferCursor
+	46, // 28: ringkv.v1.TransfersResponse.transfers:type_name -> ringkv.v1.TransferProgress
+	37, // 29: ringkv.v1.TransferProgress.id:type_name -> ringkv.v1.TransferID
+	5,  // 30: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
+	7,  // 31: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
+	10, // 32: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
+	1,  // 33: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
+	12, // 34: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
+	44, // 35: ringkv.v1.AdminService.Transfers:input_type -> ringkv.v1.TransfersRequest
+	21, // 36: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	23, // 37: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	25, // 38: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	17, // 39: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	27, // 40: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	29, // 41: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	33, // 42: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
+	35, // 43: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
+	40, // 44: ringkv.v1.TransferService.Send:input_type -> ringkv.v1.TransferSendRequest
+	42, // 45: ringkv.v1.TransferService.Cursor:input_type -> ringkv.v1.TransferCursorRequest
+	6,  // 46: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 47: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 48: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 49: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	13, // 50: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	45, // 51: ringkv.v1.AdminService.Transfers:output_type -> ringkv.v1.TransfersResponse
+	22, // 52: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	24, // 53: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	26, // 54: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	19, // 55: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	28, // 56: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	30, // 57: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	34, // 58: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
+	36, // 59: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
+	41, // 60: ringkv.v1.TransferService.Send:output_type -> ringkv.v1.TransferSendResponse
+	43, // 61: ringkv.v1.TransferService.Cursor:output_type -> ringkv.v1.TransferCursorResponse
+	46, // [46:62] is the sub-list for method output_type
+	30, // [30:46] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_ringkv_v1_ringkv_proto_init() }
@@ -2796,9 +3604,9 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   47,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_ringkv_v1_ringkv_proto_goTypes,
 		DependencyIndexes: file_ringkv_v1_ringkv_proto_depIdxs,

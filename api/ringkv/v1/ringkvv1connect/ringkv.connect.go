@@ -34,6 +34,8 @@ const (
 	AntiEntropyServiceName = "ringkv.v1.AntiEntropyService"
 	// FaultServiceName is the fully-qualified name of the FaultService service.
 	FaultServiceName = "ringkv.v1.FaultService"
+	// TransferServiceName is the fully-qualified name of the TransferService service.
+	TransferServiceName = "ringkv.v1.TransferService"
 )
 
 // These constants are the fully-qualified names of the RPCs defined in this package. They're
@@ -54,6 +56,8 @@ const (
 	KVServiceStreamProcedure = "/ringkv.v1.KVService/Stream"
 	// AdminServiceStatusProcedure is the fully-qualified name of the AdminService's Status RPC.
 	AdminServiceStatusProcedure = "/ringkv.v1.AdminService/Status"
+	// AdminServiceTransfersProcedure is the fully-qualified name of the AdminService's Transfers RPC.
+	AdminServiceTransfersProcedure = "/ringkv.v1.AdminService/Transfers"
 	// ReplicaServiceReadProcedure is the fully-qualified name of the ReplicaService's Read RPC.
 	ReplicaServiceReadProcedure = "/ringkv.v1.ReplicaService/Read"
 	// ReplicaServiceWriteProcedure is the fully-qualified name of the ReplicaService's Write RPC.
@@ -73,6 +77,10 @@ const (
 	FaultServiceSetFaultsProcedure = "/ringkv.v1.FaultService/SetFaults"
 	// FaultServiceGetFaultsProcedure is the fully-qualified name of the FaultService's GetFaults RPC.
 	FaultServiceGetFaultsProcedure = "/ringkv.v1.FaultService/GetFaults"
+	// TransferServiceSendProcedure is the fully-qualified name of the TransferService's Send RPC.
+	TransferServiceSendProcedure = "/ringkv.v1.TransferService/Send"
+	// TransferServiceCursorProcedure is the fully-qualified name of the TransferService's Cursor RPC.
+	TransferServiceCursorProcedure = "/ringkv.v1.TransferService/Cursor"
 )
 
 // KVServiceClient is a client for the ringkv.v1.KVService service.
@@ -246,6 +254,8 @@ func (UnimplementedKVServiceHandler) Stream(context.Context, *connect.BidiStream
 // AdminServiceClient is a client for the ringkv.v1.AdminService service.
 type AdminServiceClient interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
+	// Transfers lists the partition transfers this node sends or receives.
+	Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the ringkv.v1.AdminService service. By default, it
@@ -266,12 +276,20 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		transfers: connect.NewClient[v1.TransfersRequest, v1.TransfersResponse](
+			httpClient,
+			baseURL+AdminServiceTransfersProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("Transfers")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	status *connect.Client[v1.StatusRequest, v1.StatusResponse]
+	status    *connect.Client[v1.StatusRequest, v1.StatusResponse]
+	transfers *connect.Client[v1.TransfersRequest, v1.TransfersResponse]
 }
 
 // Status calls ringkv.v1.AdminService.Status.
@@ -279,9 +297,16 @@ func (c *adminServiceClient) Status(ctx context.Context, req *connect.Request[v1
 	return c.status.CallUnary(ctx, req)
 }
 
+// Transfers calls ringkv.v1.AdminService.Transfers.
+func (c *adminServiceClient) Transfers(ctx context.Context, req *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error) {
+	return c.transfers.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the ringkv.v1.AdminService service.
 type AdminServiceHandler interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
+	// Transfers lists the partition transfers this node sends or receives.
+	Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -298,10 +323,19 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceTransfersHandler := connect.NewUnaryHandler(
+		AdminServiceTransfersProcedure,
+		svc.Transfers,
+		connect.WithSchema(adminServiceMethods.ByName("Transfers")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/ringkv.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceStatusProcedure:
 			adminServiceStatusHandler.ServeHTTP(w, r)
+		case AdminServiceTransfersProcedure:
+			adminServiceTransfersHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -313,6 +347,10 @@ type UnimplementedAdminServiceHandler struct{}
 
 func (UnimplementedAdminServiceHandler) Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Status is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Transfers is not implemented"))
 }
 
 // ReplicaServiceClient is a client for the ringkv.v1.ReplicaService service.
@@ -691,4 +729,114 @@ func (UnimplementedFaultServiceHandler) SetFaults(context.Context, *connect.Requ
 
 func (UnimplementedFaultServiceHandler) GetFaults(context.Context, *connect.Request[v1.GetFaultsRequest]) (*connect.Response[v1.GetFaultsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.FaultService.GetFaults is not implemented"))
+}
+
+// TransferServiceClient is a client for the ringkv.v1.TransferService service.
+type TransferServiceClient interface {
+	// Send merges one batch into the receiver's store, with the transfer's
+	// cursor in the same synced write, and returns the cursor after it. A
+	// batch that starts past the cursor is refused with Aborted and the
+	// receiver's TransferCursor as the error's detail; a malformed one, with
+	// InvalidArgument, changing nothing.
+	Send(context.Context, *connect.Request[v1.TransferSendRequest]) (*connect.Response[v1.TransferSendResponse], error)
+	// Cursor returns where the receiver's copy of a transfer stands.
+	Cursor(context.Context, *connect.Request[v1.TransferCursorRequest]) (*connect.Response[v1.TransferCursorResponse], error)
+}
+
+// NewTransferServiceClient constructs a client for the ringkv.v1.TransferService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewTransferServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) TransferServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	transferServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("TransferService").Methods()
+	return &transferServiceClient{
+		send: connect.NewClient[v1.TransferSendRequest, v1.TransferSendResponse](
+			httpClient,
+			baseURL+TransferServiceSendProcedure,
+			connect.WithSchema(transferServiceMethods.ByName("Send")),
+			connect.WithClientOptions(opts...),
+		),
+		cursor: connect.NewClient[v1.TransferCursorRequest, v1.TransferCursorResponse](
+			httpClient,
+			baseURL+TransferServiceCursorProcedure,
+			connect.WithSchema(transferServiceMethods.ByName("Cursor")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// transferServiceClient implements TransferServiceClient.
+type transferServiceClient struct {
+	send   *connect.Client[v1.TransferSendRequest, v1.TransferSendResponse]
+	cursor *connect.Client[v1.TransferCursorRequest, v1.TransferCursorResponse]
+}
+
+// Send calls ringkv.v1.TransferService.Send.
+func (c *transferServiceClient) Send(ctx context.Context, req *connect.Request[v1.TransferSendRequest]) (*connect.Response[v1.TransferSendResponse], error) {
+	return c.send.CallUnary(ctx, req)
+}
+
+// Cursor calls ringkv.v1.TransferService.Cursor.
+func (c *transferServiceClient) Cursor(ctx context.Context, req *connect.Request[v1.TransferCursorRequest]) (*connect.Response[v1.TransferCursorResponse], error) {
+	return c.cursor.CallUnary(ctx, req)
+}
+
+// TransferServiceHandler is an implementation of the ringkv.v1.TransferService service.
+type TransferServiceHandler interface {
+	// Send merges one batch into the receiver's store, with the transfer's
+	// cursor in the same synced write, and returns the cursor after it. A
+	// batch that starts past the cursor is refused with Aborted and the
+	// receiver's TransferCursor as the error's detail; a malformed one, with
+	// InvalidArgument, changing nothing.
+	Send(context.Context, *connect.Request[v1.TransferSendRequest]) (*connect.Response[v1.TransferSendResponse], error)
+	// Cursor returns where the receiver's copy of a transfer stands.
+	Cursor(context.Context, *connect.Request[v1.TransferCursorRequest]) (*connect.Response[v1.TransferCursorResponse], error)
+}
+
+// NewTransferServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewTransferServiceHandler(svc TransferServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	transferServiceMethods := v1.File_ringkv_v1_ringkv_proto.Services().ByName("TransferService").Methods()
+	transferServiceSendHandler := connect.NewUnaryHandler(
+		TransferServiceSendProcedure,
+		svc.Send,
+		connect.WithSchema(transferServiceMethods.ByName("Send")),
+		connect.WithHandlerOptions(opts...),
+	)
+	transferServiceCursorHandler := connect.NewUnaryHandler(
+		TransferServiceCursorProcedure,
+		svc.Cursor,
+		connect.WithSchema(transferServiceMethods.ByName("Cursor")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/ringkv.v1.TransferService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case TransferServiceSendProcedure:
+			transferServiceSendHandler.ServeHTTP(w, r)
+		case TransferServiceCursorProcedure:
+			transferServiceCursorHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedTransferServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedTransferServiceHandler struct{}
+
+func (UnimplementedTransferServiceHandler) Send(context.Context, *connect.Request[v1.TransferSendRequest]) (*connect.Response[v1.TransferSendResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.TransferService.Send is not implemented"))
+}
+
+func (UnimplementedTransferServiceHandler) Cursor(context.Context, *connect.Request[v1.TransferCursorRequest]) (*connect.Response[v1.TransferCursorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.TransferService.Cursor is not implemented"))
 }
