@@ -31,6 +31,7 @@ type Gossip struct {
 	addr     string // advertised gossip address, with the real port
 	log      *slog.Logger
 	leaving  atomic.Bool
+	ring     atomic.Uint64 // the agreed ring's digest this node advertises
 
 	guard  *guard
 	table  *table
@@ -227,7 +228,28 @@ func (g *Gossip) Close() error {
 }
 
 func (g *Gossip) meta() meta {
-	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load()}
+	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load(),
+		Ring: g.ring.Load()}
+}
+
+// SetRingDigest advertises d, the digest of this node's agreed ring, in
+// its metadata, so that peers holding another ring fetch this one. It
+// returns once memberlist has broadcast the update, or after timeout (the
+// next push/pull carries it then). A digest equal to the one advertised
+// changes nothing.
+func (g *Gossip) SetRingDigest(d uint64, timeout time.Duration) error {
+	if g.ring.Swap(d) == d {
+		return nil
+	}
+	g.life.Lock()
+	defer g.life.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	if err := g.ml.UpdateNode(timeout); err != nil {
+		return fmt.Errorf("gossip: advertise ring digest: %w", err)
+	}
+	return nil
 }
 
 // delegate adapts Gossip to memberlist.Delegate: it supplies the node meta,
