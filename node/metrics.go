@@ -127,6 +127,7 @@ func newMetrics(n *Node) *metrics {
 				return 0
 			}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(ringCollectors(n)...)
 	return m
 }
 

@@ -78,7 +78,7 @@ func (x ReplicaOp_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReplicaOp_Kind.Descriptor instead.
 func (ReplicaOp_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17, 0}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19, 0}
 }
 
 type KVBatch struct {
@@ -868,6 +868,139 @@ func (*StatusRequest) Descriptor() ([]byte, []int) {
 	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
 }
 
+type RingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingRequest) Reset() {
+	*x = RingRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingRequest) ProtoMessage() {}
+
+func (x *RingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingRequest.ProtoReflect.Descriptor instead.
+func (*RingRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+}
+
+type RingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node_id is the id of the node that answered.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// state is the agreed ring in package membership's encoding
+	// (State.Marshal); empty while the node has not learnt one.
+	State []byte `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// version and digest of the state (State.Version, State.Digest).
+	Version uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Digest  uint64 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The ring's shape, which decoding the state needs.
+	N             uint32 `protobuf:"varint,5,opt,name=n,proto3" json:"n,omitempty"`
+	Partitions    uint32 `protobuf:"varint,6,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Vnodes        uint32 `protobuf:"varint,7,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingResponse) Reset() {
+	*x = RingResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingResponse) ProtoMessage() {}
+
+func (x *RingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingResponse.ProtoReflect.Descriptor instead.
+func (*RingResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RingResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *RingResponse) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *RingResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RingResponse) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *RingResponse) GetN() uint32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *RingResponse) GetPartitions() uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *RingResponse) GetVnodes() uint32 {
+	if x != nil {
+		return x.Vnodes
+	}
+	return 0
+}
+
 type StatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// node_id is the id of the node that answered.
@@ -890,14 +1023,20 @@ type StatusResponse struct {
 	// refuses writes for lack of it (--disk-reserve-bytes).
 	Disk *Disk `protobuf:"bytes,13,opt,name=disk,proto3" json:"disk,omitempty"`
 	// faults are the injected faults in force on this node (serve --dev-faults).
-	Faults        *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
+	Faults *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
+	// The agreed ring this node routes by (see AdminService.Ring).
+	RingVersion uint64 `protobuf:"varint,15,opt,name=ring_version,json=ringVersion,proto3" json:"ring_version,omitempty"`
+	RingDigest  uint64 `protobuf:"fixed64,16,opt,name=ring_digest,json=ringDigest,proto3" json:"ring_digest,omitempty"`
+	// ring_pending counts partition-replicas whose new owner is still
+	// pending (receives writes, counts toward nothing).
+	RingPending   uint32 `protobuf:"varint,17,opt,name=ring_pending,json=ringPending,proto3" json:"ring_pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +1048,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +1061,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatusResponse) GetNodeId() string {
@@ -1023,6 +1162,27 @@ func (x *StatusResponse) GetFaults() *Faults {
 	return nil
 }
 
+func (x *StatusResponse) GetRingVersion() uint64 {
+	if x != nil {
+		return x.RingVersion
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetRingDigest() uint64 {
+	if x != nil {
+		return x.RingDigest
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetRingPending() uint32 {
+	if x != nil {
+		return x.RingPending
+	}
+	return 0
+}
+
 // Disk reports a node's free-space admission. A node refuses writes
 // (ResourceExhausted) while free_bytes is below reserve_bytes, and keeps
 // serving reads and delivering hints.
@@ -1049,7 +1209,7 @@ type Disk struct {
 
 func (x *Disk) Reset() {
 	*x = Disk{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1221,7 @@ func (x *Disk) String() string {
 func (*Disk) ProtoMessage() {}
 
 func (x *Disk) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1234,7 @@ func (x *Disk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Disk.ProtoReflect.Descriptor instead.
 func (*Disk) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Disk) GetProbed() bool {
@@ -1144,7 +1304,7 @@ type AntiEntropy struct {
 
 func (x *AntiEntropy) Reset() {
 	*x = AntiEntropy{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1316,7 @@ func (x *AntiEntropy) String() string {
 func (*AntiEntropy) ProtoMessage() {}
 
 func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1329,7 @@ func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AntiEntropy.ProtoReflect.Descriptor instead.
 func (*AntiEntropy) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AntiEntropy) GetEnabled() bool {
@@ -1249,7 +1409,8 @@ type Member struct {
 	GossipAddr string                 `protobuf:"bytes,3,opt,name=gossip_addr,json=gossipAddr,proto3" json:"gossip_addr,omitempty"`
 	// state is alive, suspect, dead or left.
 	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	// partitions is how many partitions' preference lists include this member.
+	// partitions is how many partitions this member owns in the agreed ring
+	// (it serves their reads and counts toward their W).
 	Partitions uint32 `protobuf:"varint,5,opt,name=partitions,proto3" json:"partitions,omitempty"`
 	// phi is the accrual failure detector's suspicion of this member (0 for self).
 	Phi float64 `protobuf:"fixed64,6,opt,name=phi,proto3" json:"phi,omitempty"`
@@ -1258,13 +1419,18 @@ type Member struct {
 	HintBytes uint64 `protobuf:"varint,8,opt,name=hint_bytes,json=hintBytes,proto3" json:"hint_bytes,omitempty"`
 	// hints_oldest_unix_ms is when the oldest waiting hint was stored (0: none).
 	HintsOldestUnixMs int64 `protobuf:"varint,9,opt,name=hints_oldest_unix_ms,json=hintsOldestUnixMs,proto3" json:"hints_oldest_unix_ms,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// pending_partitions is how many partitions this member is pending for.
+	PendingPartitions uint32 `protobuf:"varint,10,opt,name=pending_partitions,json=pendingPartitions,proto3" json:"pending_partitions,omitempty"`
+	// ring_phase is where the member is in the agreed ring: joining, valid,
+	// leaving, left, removed or gone; empty when it is not in the ring.
+	RingPhase     string `protobuf:"bytes,11,opt,name=ring_phase,json=ringPhase,proto3" json:"ring_phase,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1442,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1455,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Member) GetId() string {
@@ -1355,6 +1521,20 @@ func (x *Member) GetHintsOldestUnixMs() int64 {
 	return 0
 }
 
+func (x *Member) GetPendingPartitions() uint32 {
+	if x != nil {
+		return x.PendingPartitions
+	}
+	return 0
+}
+
+func (x *Member) GetRingPhase() string {
+	if x != nil {
+		return x.RingPhase
+	}
+	return ""
+}
+
 type ReplicaBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ops           []*ReplicaOp           `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
@@ -1364,7 +1544,7 @@ type ReplicaBatch struct {
 
 func (x *ReplicaBatch) Reset() {
 	*x = ReplicaBatch{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1556,7 @@ func (x *ReplicaBatch) String() string {
 func (*ReplicaBatch) ProtoMessage() {}
 
 func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1569,7 @@ func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaBatch.ProtoReflect.Descriptor instead.
 func (*ReplicaBatch) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplicaBatch) GetOps() []*ReplicaOp {
@@ -1417,7 +1597,7 @@ type ReplicaOp struct {
 
 func (x *ReplicaOp) Reset() {
 	*x = ReplicaOp{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1609,7 @@ func (x *ReplicaOp) String() string {
 func (*ReplicaOp) ProtoMessage() {}
 
 func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1622,7 @@ func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaOp.ProtoReflect.Descriptor instead.
 func (*ReplicaOp) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplicaOp) GetId() uint64 {
@@ -1496,7 +1676,7 @@ type ReplicaResults struct {
 
 func (x *ReplicaResults) Reset() {
 	*x = ReplicaResults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1688,7 @@ func (x *ReplicaResults) String() string {
 func (*ReplicaResults) ProtoMessage() {}
 
 func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1701,7 @@ func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResults.ProtoReflect.Descriptor instead.
 func (*ReplicaResults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReplicaResults) GetResults() []*ReplicaResult {
@@ -1545,7 +1725,7 @@ type ReplicaResult struct {
 
 func (x *ReplicaResult) Reset() {
 	*x = ReplicaResult{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1737,7 @@ func (x *ReplicaResult) String() string {
 func (*ReplicaResult) ProtoMessage() {}
 
 func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1750,7 @@ func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResult.ProtoReflect.Descriptor instead.
 func (*ReplicaResult) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReplicaResult) GetId() uint64 {
@@ -1610,7 +1790,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1802,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1815,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -1654,7 +1834,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1846,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1859,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -1699,7 +1879,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1891,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1904,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -1749,7 +1929,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1941,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1954,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
 }
 
 type CoordinateRequest struct {
@@ -1790,7 +1970,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +1982,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +1995,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1863,7 +2043,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2055,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2068,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1916,7 +2096,7 @@ type TreeHashesRequest struct {
 
 func (x *TreeHashesRequest) Reset() {
 	*x = TreeHashesRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2108,7 @@ func (x *TreeHashesRequest) String() string {
 func (*TreeHashesRequest) ProtoMessage() {}
 
 func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2121,7 @@ func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
 func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TreeHashesRequest) GetPartition() uint32 {
@@ -1974,7 +2154,7 @@ type TreeHashesResponse struct {
 
 func (x *TreeHashesResponse) Reset() {
 	*x = TreeHashesResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2166,7 @@ func (x *TreeHashesResponse) String() string {
 func (*TreeHashesResponse) ProtoMessage() {}
 
 func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2179,7 @@ func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
 func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TreeHashesResponse) GetHashes() []uint64 {
@@ -2027,7 +2207,7 @@ type LeafKeysRequest struct {
 
 func (x *LeafKeysRequest) Reset() {
 	*x = LeafKeysRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2219,7 @@ func (x *LeafKeysRequest) String() string {
 func (*LeafKeysRequest) ProtoMessage() {}
 
 func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2232,7 @@ func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
 func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeafKeysRequest) GetPartition() uint32 {
@@ -2112,7 +2292,7 @@ type LeafKeysResponse struct {
 
 func (x *LeafKeysResponse) Reset() {
 	*x = LeafKeysResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2304,7 @@ func (x *LeafKeysResponse) String() string {
 func (*LeafKeysResponse) ProtoMessage() {}
 
 func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2317,7 @@ func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
 func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{29}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LeafKeysResponse) GetKeys() [][]byte {
@@ -2189,7 +2369,7 @@ type Faults struct {
 
 func (x *Faults) Reset() {
 	*x = Faults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2201,7 +2381,7 @@ func (x *Faults) String() string {
 func (*Faults) ProtoMessage() {}
 
 func (x *Faults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2214,7 +2394,7 @@ func (x *Faults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Faults.ProtoReflect.Descriptor instead.
 func (*Faults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{30}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Faults) GetEnabled() bool {
@@ -2254,7 +2434,7 @@ type FaultGroup struct {
 
 func (x *FaultGroup) Reset() {
 	*x = FaultGroup{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2446,7 @@ func (x *FaultGroup) String() string {
 func (*FaultGroup) ProtoMessage() {}
 
 func (x *FaultGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2459,7 @@ func (x *FaultGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultGroup.ProtoReflect.Descriptor instead.
 func (*FaultGroup) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{31}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FaultGroup) GetNodes() []string {
@@ -2298,7 +2478,7 @@ type SetFaultsRequest struct {
 
 func (x *SetFaultsRequest) Reset() {
 	*x = SetFaultsRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2310,7 +2490,7 @@ func (x *SetFaultsRequest) String() string {
 func (*SetFaultsRequest) ProtoMessage() {}
 
 func (x *SetFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2323,7 +2503,7 @@ func (x *SetFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetFaultsRequest.ProtoReflect.Descriptor instead.
 func (*SetFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{32}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetFaultsRequest) GetFaults() *Faults {
@@ -2342,7 +2522,7 @@ type SetFaultsResponse struct {
 
 func (x *SetFaultsResponse) Reset() {
 	*x = SetFaultsResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2534,7 @@ func (x *SetFaultsResponse) String() string {
 func (*SetFaultsResponse) ProtoMessage() {}
 
 func (x *SetFaultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2367,7 +2547,7 @@ func (x *SetFaultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetFaultsResponse.ProtoReflect.Descriptor instead.
 func (*SetFaultsResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{33}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetFaultsResponse) GetFaults() *Faults {
@@ -2385,7 +2565,7 @@ type GetFaultsRequest struct {
 
 func (x *GetFaultsRequest) Reset() {
 	*x = GetFaultsRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2577,7 @@ func (x *GetFaultsRequest) String() string {
 func (*GetFaultsRequest) ProtoMessage() {}
 
 func (x *GetFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2590,7 @@ func (x *GetFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultsRequest.ProtoReflect.Descriptor instead.
 func (*GetFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{34}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{36}
 }
 
 type GetFaultsResponse struct {
@@ -2422,7 +2602,7 @@ type GetFaultsResponse struct {
 
 func (x *GetFaultsResponse) Reset() {
 	*x = GetFaultsResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2614,7 @@ func (x *GetFaultsResponse) String() string {
 func (*GetFaultsResponse) ProtoMessage() {}
 
 func (x *GetFaultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2627,7 @@ func (x *GetFaultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultsResponse.ProtoReflect.Descriptor instead.
 func (*GetFaultsResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{35}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetFaultsResponse) GetFaults() *Faults {
@@ -2512,7 +2692,18 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\x85\x04\n" +
+	"\rStatusRequest\"\r\n" +
+	"\vRingRequest\"\xb5\x01\n" +
+	"\fRingResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\x12\f\n" +
+	"\x01n\x18\x05 \x01(\rR\x01n\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x06 \x01(\rR\n" +
+	"partitions\x12\x16\n" +
+	"\x06vnodes\x18\a \x01(\rR\x06vnodes\"\xec\x04\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -2530,7 +2721,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0ehinted_handoff\x18\v \x01(\bR\rhintedHandoff\x129\n" +
 	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\x12#\n" +
 	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\x12)\n" +
-	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\"\xc2\x01\n" +
+	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\x12!\n" +
+	"\fring_version\x18\x0f \x01(\x04R\vringVersion\x12\x1f\n" +
+	"\vring_digest\x18\x10 \x01(\x06R\n" +
+	"ringDigest\x12!\n" +
+	"\fring_pending\x18\x11 \x01(\rR\vringPending\"\xc2\x01\n" +
 	"\x04Disk\x12\x16\n" +
 	"\x06probed\x18\x01 \x01(\bR\x06probed\x12\x1d\n" +
 	"\n" +
@@ -2554,7 +2749,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"tree_bytes\x18\b \x01(\x04R\ttreeBytes\x12+\n" +
 	"\x11tombstones_reaped\x18\t \x01(\x04R\x10tombstonesReaped\x121\n" +
 	"\x14exchanges_incomplete\x18\n" +
-	" \x01(\x04R\x13exchangesIncomplete\"\xfb\x01\n" +
+	" \x01(\x04R\x13exchangesIncomplete\"\xc9\x02\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x1f\n" +
@@ -2568,7 +2763,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05hints\x18\a \x01(\x04R\x05hints\x12\x1d\n" +
 	"\n" +
 	"hint_bytes\x18\b \x01(\x04R\thintBytes\x12/\n" +
-	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\"6\n" +
+	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\x12-\n" +
+	"\x12pending_partitions\x18\n" +
+	" \x01(\rR\x11pendingPartitions\x12\x1d\n" +
+	"\n" +
+	"ring_phase\x18\v \x01(\tR\tringPhase\"6\n" +
 	"\fReplicaBatch\x12&\n" +
 	"\x03ops\x18\x01 \x03(\v2\x14.ringkv.v1.ReplicaOpR\x03ops\"\xf1\x01\n" +
 	"\tReplicaOp\x12\x0e\n" +
@@ -2649,9 +2848,10 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse\x126\n" +
-	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012R\n" +
+	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012\x90\x01\n" +
 	"\fAdminService\x12B\n" +
-	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x012\x97\x02\n" +
+	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x01\x12<\n" +
+	"\x04Ring\x12\x16.ringkv.v1.RingRequest\x1a\x17.ringkv.v1.RingResponse\"\x03\x90\x02\x012\x97\x02\n" +
 	"\x0eReplicaService\x12<\n" +
 	"\x04Read\x12\x16.ringkv.v1.ReadRequest\x1a\x17.ringkv.v1.ReadResponse\"\x03\x90\x02\x01\x12:\n" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
@@ -2679,7 +2879,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(ReplicaOp_Kind)(0),        // 0: ringkv.v1.ReplicaOp.Kind
 	(*KVBatch)(nil),            // 1: ringkv.v1.KVBatch
@@ -2694,30 +2894,32 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*DeleteRequest)(nil),      // 10: ringkv.v1.DeleteRequest
 	(*DeleteResponse)(nil),     // 11: ringkv.v1.DeleteResponse
 	(*StatusRequest)(nil),      // 12: ringkv.v1.StatusRequest
-	(*StatusResponse)(nil),     // 13: ringkv.v1.StatusResponse
-	(*Disk)(nil),               // 14: ringkv.v1.Disk
-	(*AntiEntropy)(nil),        // 15: ringkv.v1.AntiEntropy
-	(*Member)(nil),             // 16: ringkv.v1.Member
-	(*ReplicaBatch)(nil),       // 17: ringkv.v1.ReplicaBatch
-	(*ReplicaOp)(nil),          // 18: ringkv.v1.ReplicaOp
-	(*ReplicaResults)(nil),     // 19: ringkv.v1.ReplicaResults
-	(*ReplicaResult)(nil),      // 20: ringkv.v1.ReplicaResult
-	(*ReadRequest)(nil),        // 21: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),       // 22: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),       // 23: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),      // 24: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),  // 25: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil), // 26: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),  // 27: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil), // 28: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),    // 29: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),   // 30: ringkv.v1.LeafKeysResponse
-	(*Faults)(nil),             // 31: ringkv.v1.Faults
-	(*FaultGroup)(nil),         // 32: ringkv.v1.FaultGroup
-	(*SetFaultsRequest)(nil),   // 33: ringkv.v1.SetFaultsRequest
-	(*SetFaultsResponse)(nil),  // 34: ringkv.v1.SetFaultsResponse
-	(*GetFaultsRequest)(nil),   // 35: ringkv.v1.GetFaultsRequest
-	(*GetFaultsResponse)(nil),  // 36: ringkv.v1.GetFaultsResponse
+	(*RingRequest)(nil),        // 13: ringkv.v1.RingRequest
+	(*RingResponse)(nil),       // 14: ringkv.v1.RingResponse
+	(*StatusResponse)(nil),     // 15: ringkv.v1.StatusResponse
+	(*Disk)(nil),               // 16: ringkv.v1.Disk
+	(*AntiEntropy)(nil),        // 17: ringkv.v1.AntiEntropy
+	(*Member)(nil),             // 18: ringkv.v1.Member
+	(*ReplicaBatch)(nil),       // 19: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),          // 20: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),     // 21: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),      // 22: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),        // 23: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),       // 24: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),       // 25: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),      // 26: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),  // 27: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil), // 28: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),  // 29: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil), // 30: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),    // 31: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),   // 32: ringkv.v1.LeafKeysResponse
+	(*Faults)(nil),             // 33: ringkv.v1.Faults
+	(*FaultGroup)(nil),         // 34: ringkv.v1.FaultGroup
+	(*SetFaultsRequest)(nil),   // 35: ringkv.v1.SetFaultsRequest
+	(*SetFaultsResponse)(nil),  // 36: ringkv.v1.SetFaultsResponse
+	(*GetFaultsRequest)(nil),   // 37: ringkv.v1.GetFaultsRequest
+	(*GetFaultsResponse)(nil),  // 38: ringkv.v1.GetFaultsResponse
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
@@ -2730,46 +2932,48 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	11, // 7: ringkv.v1.KVResult.delete:type_name -> ringkv.v1.DeleteResponse
 	8,  // 8: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
 	8,  // 9: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	16, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	15, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
-	14, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
-	31, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
-	18, // 14: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	18, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	17, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	16, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
+	33, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
+	20, // 14: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
 	0,  // 15: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	20, // 16: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	22, // 16: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
 	8,  // 17: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	32, // 18: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
-	31, // 19: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
-	31, // 20: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
-	31, // 21: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	34, // 18: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
+	33, // 19: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
+	33, // 20: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	33, // 21: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
 	5,  // 22: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
 	7,  // 23: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
 	10, // 24: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
 	1,  // 25: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
 	12, // 26: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	21, // 27: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	23, // 28: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	25, // 29: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	17, // 30: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	27, // 31: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	29, // 32: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	33, // 33: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
-	35, // 34: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
-	6,  // 35: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	9,  // 36: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	11, // 37: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	3,  // 38: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
-	13, // 39: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	22, // 40: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	24, // 41: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	26, // 42: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	19, // 43: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	28, // 44: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	30, // 45: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	34, // 46: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
-	36, // 47: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
-	35, // [35:48] is the sub-list for method output_type
-	22, // [22:35] is the sub-list for method input_type
+	13, // 27: ringkv.v1.AdminService.Ring:input_type -> ringkv.v1.RingRequest
+	23, // 28: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	25, // 29: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	27, // 30: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	19, // 31: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	29, // 32: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	31, // 33: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	35, // 34: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
+	37, // 35: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
+	6,  // 36: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 37: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 38: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 39: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	15, // 40: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	14, // 41: ringkv.v1.AdminService.Ring:output_type -> ringkv.v1.RingResponse
+	24, // 42: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	26, // 43: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	28, // 44: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	21, // 45: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	30, // 46: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	32, // 47: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	36, // 48: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
+	38, // 49: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
+	36, // [36:50] is the sub-list for method output_type
+	22, // [22:36] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -2796,7 +3000,7 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -54,6 +54,8 @@ const (
 	KVServiceStreamProcedure = "/ringkv.v1.KVService/Stream"
 	// AdminServiceStatusProcedure is the fully-qualified name of the AdminService's Status RPC.
 	AdminServiceStatusProcedure = "/ringkv.v1.AdminService/Status"
+	// AdminServiceRingProcedure is the fully-qualified name of the AdminService's Ring RPC.
+	AdminServiceRingProcedure = "/ringkv.v1.AdminService/Ring"
 	// ReplicaServiceReadProcedure is the fully-qualified name of the ReplicaService's Read RPC.
 	ReplicaServiceReadProcedure = "/ringkv.v1.ReplicaService/Read"
 	// ReplicaServiceWriteProcedure is the fully-qualified name of the ReplicaService's Write RPC.
@@ -246,6 +248,9 @@ func (UnimplementedKVServiceHandler) Stream(context.Context, *connect.BidiStream
 // AdminServiceClient is a client for the ringkv.v1.AdminService service.
 type AdminServiceClient interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
+	// Ring returns this node's agreed ring. Nodes also call it on each other
+	// to fetch a peer's ring when the digests in their gossip meta differ.
+	Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the ringkv.v1.AdminService service. By default, it
@@ -266,12 +271,20 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		ring: connect.NewClient[v1.RingRequest, v1.RingResponse](
+			httpClient,
+			baseURL+AdminServiceRingProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("Ring")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
 	status *connect.Client[v1.StatusRequest, v1.StatusResponse]
+	ring   *connect.Client[v1.RingRequest, v1.RingResponse]
 }
 
 // Status calls ringkv.v1.AdminService.Status.
@@ -279,9 +292,17 @@ func (c *adminServiceClient) Status(ctx context.Context, req *connect.Request[v1
 	return c.status.CallUnary(ctx, req)
 }
 
+// Ring calls ringkv.v1.AdminService.Ring.
+func (c *adminServiceClient) Ring(ctx context.Context, req *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error) {
+	return c.ring.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the ringkv.v1.AdminService service.
 type AdminServiceHandler interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
+	// Ring returns this node's agreed ring. Nodes also call it on each other
+	// to fetch a peer's ring when the digests in their gossip meta differ.
+	Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -298,10 +319,19 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceRingHandler := connect.NewUnaryHandler(
+		AdminServiceRingProcedure,
+		svc.Ring,
+		connect.WithSchema(adminServiceMethods.ByName("Ring")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/ringkv.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceStatusProcedure:
 			adminServiceStatusHandler.ServeHTTP(w, r)
+		case AdminServiceRingProcedure:
+			adminServiceRingHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -313,6 +343,10 @@ type UnimplementedAdminServiceHandler struct{}
 
 func (UnimplementedAdminServiceHandler) Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Status is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Ring is not implemented"))
 }
 
 // ReplicaServiceClient is a client for the ringkv.v1.ReplicaService service.
