@@ -4,6 +4,8 @@ package node_test
 // by the same ring, whoever gossip has told it of.
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -130,5 +132,35 @@ func TestConcurrentJoinsBothSurvive(t *testing.T) {
 				return slices.Equal(localValues(t, c, id, key), []string{"v"})
 			})
 		}
+	}
+}
+
+// A restarted node routes by the ring it stored, even with every peer
+// down: the ring is persisted before the node acts on it.
+func TestRestartedNodeKeepsItsStoredRing(t *testing.T) {
+	c := clustertest.New(t, 3, smallRing, func(cfg *node.Config) { cfg.JoinTimeout = time.Second })
+	c.Join("n4")
+	before := waitSameRing(t, c, []string{"n1", "n2", "n3", "n4"}, "n4")
+	for _, id := range []string{"n4", "n1", "n2", "n3"} {
+		c.Stop(id)
+	}
+	c.Restart("n4")
+	if got := agreedRing(t, c, "n4"); got.Digest() != before.Digest() {
+		t.Fatalf("n4 restarted alone with ring %v, want its stored %v", got, before)
+	}
+}
+
+// A new node that has no ring and reaches no peer within JoinTimeout does
+// not start: it has nothing to route by, and founding a cluster of its own
+// would split the cluster it was meant to join.
+func TestNewNodeWithUnreachableSeedsRefusesToStart(t *testing.T) {
+	cfg := node.Config{ID: "n9", Dir: t.TempDir(), Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 1, Partitions: 16,
+		Seeds: []string{"127.0.0.1:1"}, JoinTimeout: 300 * time.Millisecond}
+	n, err := node.New(cfg, node.Deps{})
+	if err == nil {
+		n.Close(context.Background())
+	}
+	if !errors.Is(err, node.ErrNoRing) {
+		t.Fatalf("start with unreachable seeds: %v, want ErrNoRing", err)
 	}
 }
