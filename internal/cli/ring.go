@@ -128,7 +128,8 @@ type planJSON struct {
 	Replicas int              `json:"replicas"`
 	Fraction float64          `json:"fraction"`
 	Members  []planMemberJSON `json:"members"`
-	// Bytes is not estimated yet: storage keeps no cheap per-partition size.
+	// Bytes is not estimated yet (null): that needs each owner's
+	// per-partition sizes, which come with transfers.
 	Bytes *int64 `json:"bytes"`
 }
 
@@ -211,7 +212,7 @@ func round4(f float64) float64 { return float64(int64(f*10000+0.5)) / 10000 }
 func printPlan(stdio IO, p planJSON) error {
 	fmt.Fprintf(stdio.Out, "plan: %v\n", p.Changes)
 	fmt.Fprintf(stdio.Out, "%d of %d partition-replicas would move (fraction %.4f)\n", p.Moved, p.Replicas, p.Fraction)
-	fmt.Fprintln(stdio.Out, "bytes: not estimated yet (storage keeps no cheap per-partition size)")
+	fmt.Fprintln(stdio.Out, "bytes: not estimated yet (that needs each owner's per-partition sizes; comes with transfers)")
 	fmt.Fprintln(stdio.Out)
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tIN\tOUT")
