@@ -39,6 +39,9 @@ type Gossip struct {
 	notify *notifier
 	ml     *memberlist.Memberlist
 
+	ringState func() []byte // see Config.RingState; nil: none
+	onRing    func([]byte)
+
 	heartbeatsPaused atomic.Bool // a test hook: stop sending, as a hung sender would
 
 	stop       chan struct{} // closed by Close; stops the join and reconnect loops and heartbeats
@@ -68,14 +71,16 @@ func New(cfg Config) (*Gossip, error) {
 	}
 	local := netip.AddrPortFrom(bind.Addr(), uint16(nt.GetAutoBindPort()))
 	g := &Gossip{
-		self:     cfg.NodeID,
-		rpcAddr:  cfg.RPCAddr,
-		settings: cfg.Settings,
-		boot:     rand.Uint64() | 1, // never 0, which means "not heard from"
-		addr:     local.String(),
-		log:      cfg.Logger,
-		guard:    &guard{self: cfg.NodeID, local: cfg.Settings},
-		stop:     make(chan struct{}),
+		self:      cfg.NodeID,
+		rpcAddr:   cfg.RPCAddr,
+		settings:  cfg.Settings,
+		boot:      rand.Uint64() | 1, // never 0, which means "not heard from"
+		addr:      local.String(),
+		log:       cfg.Logger,
+		guard:     &guard{self: cfg.NodeID, local: cfg.Settings},
+		stop:      make(chan struct{}),
+		ringState: cfg.RingState,
+		onRing:    cfg.OnRing,
 	}
 	self := Member{ID: cfg.NodeID, RPCAddr: cfg.RPCAddr, GossipAddr: g.addr}
 	g.table = newTable(self, g.boot, cfg.Known)

@@ -174,7 +174,8 @@ func (n *Node) kickRingSync() {
 }
 
 // ringSyncLoop pulls peers' rings when gossip shows another digest, and
-// every ringResyncInterval as a backstop.
+// every ringResyncInterval as a backstop; it also merges the rings peers
+// send in memberlist's push/pull, the last backstop.
 func (n *Node) ringSyncLoop() {
 	tick := time.NewTicker(ringResyncInterval)
 	defer tick.Stop()
@@ -182,6 +183,9 @@ func (n *Node) ringSyncLoop() {
 		select {
 		case <-n.stop:
 			return
+		case b := <-n.ringIn:
+			n.mergePushed(b)
+			continue
 		case <-n.ringKick:
 		case <-tick.C:
 		}
@@ -211,17 +215,54 @@ func (n *Node) pullRing(peer string) error {
 	if err != nil {
 		return err
 	}
+	return n.mergeRing(peer, theirs)
+}
+
+// mergeRing adopts the merge of theirs (from peer) with this node's ring.
+func (n *Node) mergeRing(from string, theirs membership.State) error {
 	n.ringMu.Lock()
 	defer n.ringMu.Unlock()
 	merged, err := membership.Merge(n.view.Load().agreed, theirs)
 	if err != nil {
-		return fmt.Errorf("node: merge %s's ring: %w", peer, err)
+		return fmt.Errorf("node: merge %s's ring: %w", from, err)
 	}
 	changed, err := n.adoptRing(merged.Settle())
 	if changed {
-		n.log.Info("learnt ring", "from", peer)
+		n.log.Info("learnt ring", "from", from)
 	}
 	return err
+}
+
+// localRingState is gossip's RingState: this node's ring for push/pull.
+func (n *Node) localRingState() []byte {
+	if v := n.view.Load(); v != nil && len(v.agreed.Members()) > 0 {
+		return v.agreed.Marshal()
+	}
+	return nil
+}
+
+// receivedRing is gossip's OnRing, on memberlist's goroutine: it hands a
+// peer's ring to the sync loop, dropping it if one is already waiting
+// (the next push/pull brings another).
+func (n *Node) receivedRing(b []byte) {
+	if len(b) > maxRingBytes {
+		return
+	}
+	select {
+	case n.ringIn <- b:
+	default:
+	}
+}
+
+// mergePushed merges a ring a peer sent in push/pull.
+func (n *Node) mergePushed(b []byte) {
+	theirs, err := membership.Unmarshal(n.cfg.ringConfig(), b)
+	if err == nil {
+		err = n.mergeRing("push/pull", theirs)
+	}
+	if err != nil {
+		n.log.Debug("ring from push/pull", "err", err)
+	}
 }
 
 // fetchRing calls peer's AdminService.Ring.

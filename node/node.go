@@ -51,6 +51,7 @@ type Node struct {
 	viewMu   sync.Mutex    // serialises replacing the view
 	ringMu   sync.Mutex    // serialises changes of the agreed ring (merges, join)
 	ringKick chan struct{} // capacity 1: compare ring digests with peers now
+	ringIn   chan []byte   // capacity 1: a ring a peer sent in push/pull
 	coord    *quorum.Coordinator
 	peers    *peers
 	admit    *admission
@@ -83,7 +84,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), ringKick: make(chan struct{}, 1),
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), ringKick: make(chan struct{}, 1), ringIn: make(chan []byte, 1),
 		draining: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
 		Settings: storage.Settings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0),
@@ -181,6 +182,7 @@ func (n *Node) gossipConfig(deps Deps) gossip.Config {
 	gc.Tune = deps.TuneGossip
 	gc.WrapTransport = deps.GossipTransport
 	gc.OnChange = n.notifyChanged
+	gc.RingState, gc.OnRing = n.localRingState, n.receivedRing
 	var known []gossip.Member
 	if _, err := n.store.LoadMembers(&known); err != nil {
 		n.log.Warn("ignoring remembered members", "err", err)
