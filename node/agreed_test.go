@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,19 @@ func TestNewNodeWithUnreachableSeedsRefusesToStart(t *testing.T) {
 	}
 	if !errors.Is(err, node.ErrNoRing) {
 		t.Fatalf("start with unreachable seeds: %v, want ErrNoRing", err)
+	}
+}
+
+// A node named neither in --initial-members nor given seeds has no cluster
+// to found or join: a clear configuration error, before anything starts.
+func TestNodeOutsideTheFoundersWithoutSeedsIsRefused(t *testing.T) {
+	cfg := node.Config{ID: "n9", Dir: t.TempDir(), Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 1, Partitions: 16,
+		InitialMembers: []string{"n1", "n2"}}
+	n, err := node.New(cfg, node.Deps{})
+	if err == nil {
+		n.Close(context.Background())
+	}
+	if !errors.Is(err, node.ErrInvalidConfig) || !strings.Contains(err.Error(), "--initial-members") {
+		t.Fatalf("start outside the founders, no seeds: %v; want ErrInvalidConfig naming --initial-members", err)
 	}
 }
