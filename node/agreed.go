@@ -119,6 +119,9 @@ func (n *Node) joinRing() error {
 	s := n.view.Load().agreed
 	switch st, ok := s.Status(n.cfg.ID); {
 	case ok && st == membership.Active:
+		if err := n.storeFounded(s); err != nil {
+			return err
+		}
 		return n.advertiseRing(s)
 	case ok:
 		return fmt.Errorf("%w: %s is %s", ErrRetired, n.cfg.ID, st)
@@ -131,6 +134,19 @@ func (n *Node) joinRing() error {
 		return err
 	}
 	n.log.Info("joined the ring", "pending", len(joined.Transfers()))
+	return nil
+}
+
+// storeFounded persists a founding ring that is not stored yet, before
+// the node serves by it.
+func (n *Node) storeFounded(s membership.State) error {
+	raw, err := n.store.Meta(metaRing)
+	if err == nil && raw == nil {
+		err = n.store.SyncMeta(metaRing, s.Marshal())
+	}
+	if err != nil {
+		return fmt.Errorf("node: persist the ring: %w", err)
+	}
 	return nil
 }
 

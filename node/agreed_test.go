@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringkv/ringkv/client"
 	"github.com/ringkv/ringkv/internal/clustertest"
 	"github.com/ringkv/ringkv/membership"
 	"github.com/ringkv/ringkv/node"
@@ -177,5 +178,31 @@ func TestNodeOutsideTheFoundersWithoutSeedsIsRefused(t *testing.T) {
 	}
 	if !errors.Is(err, node.ErrInvalidConfig) || !strings.Contains(err.Error(), "--initial-members") {
 		t.Fatalf("start outside the founders, no seeds: %v; want ErrInvalidConfig naming --initial-members", err)
+	}
+}
+
+// A founder stores the founding ring before it serves: restarted without
+// --initial-members, it still routes by the ring it founded.
+func TestFounderStoresTheFoundingRing(t *testing.T) {
+	cfg := node.Config{ID: "n1", Dir: t.TempDir(), Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
+		InitialMembers: []string{"n1", "n2"}}
+	digest := func() uint64 {
+		n, err := node.New(cfg, node.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close(context.Background())
+		c := client.New(n.Addr())
+		defer c.Close()
+		resp, err := c.Ring(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetDigest()
+	}
+	founded := digest()
+	cfg.InitialMembers = nil // alone, with no seeds, it would found a one-node cluster
+	if again := digest(); again != founded {
+		t.Fatalf("restarted founder's ring digest %016x, want the founded %016x", again, founded)
 	}
 }
