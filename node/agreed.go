@@ -92,6 +92,7 @@ func (n *Node) startRing(s membership.State) error {
 
 // learnRing pulls peers' rings until one is learnt or JoinTimeout passes.
 func (n *Node) learnRing() error {
+	n.log.Info("no stored ring: learning the cluster's from its peers", "seeds", n.cfg.Seeds, "timeout", n.cfg.JoinTimeout)
 	deadline := time.Now().Add(n.cfg.JoinTimeout)
 	for {
 		n.refreshView()
