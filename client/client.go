@@ -206,6 +206,16 @@ func writeResult(wctx []byte, acks []*ringkvv1.Ack) WriteResult {
 }
 
 // Status returns the cluster as the node sees it.
+// Ring returns the node's agreed ring (decode its State with package
+// membership).
+func (c *Client) Ring(ctx context.Context) (*ringkvv1.RingResponse, error) {
+	resp, err := c.admin.Ring(ctx, connect.NewRequest(&ringkvv1.RingRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
 func (c *Client) Status(ctx context.Context) (*ringkvv1.StatusResponse, error) {
 	resp, err := c.admin.Status(ctx, connect.NewRequest(&ringkvv1.StatusRequest{}))
 	if err != nil {

@@ -102,6 +102,14 @@ type Config struct {
 	// are coalesced and made one at a time from a goroutine owned by gossip,
 	// holding no lock, so it may call Members; it should return quickly.
 	OnChange func()
+	// RingState, when set, returns an opaque encoding of this node's agreed
+	// ring (nil: none yet), sent to the peer in every push/pull after the
+	// departures; OnRing receives a peer's. OnRing runs on memberlist's
+	// goroutine: it must only hand the bytes off. This is the backstop of
+	// the digest in the node meta, by which nodes fetch each other's ring
+	// as soon as it changes.
+	RingState func() []byte
+	OnRing    func([]byte)
 	// HeartbeatInterval is how often this node sends a heartbeat to every
 	// member memberlist counts as live, and re-evaluates each peer's phi
 	// (so OnChange hears of a crossing within one interval). Shorter

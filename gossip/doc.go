@@ -3,8 +3,10 @@
 // whether each one is alive, suspect, dead or has left.
 //
 // Every node advertises a small metadata record (node id, RPC address, the
-// cluster Settings, a per-process boot id and a leaving flag) as its
-// memberlist node meta. New joins the seeds with exponential backoff and
+// cluster Settings, a per-process boot id, a leaving flag and the digest of
+// its agreed ring) as its memberlist node meta. The ring itself is opaque
+// to gossip: the node fetches a peer's when the digests differ, and may
+// also send its encoding in every push/pull (Config.RingState, OnRing). New joins the seeds with exponential backoff and
 // full jitter; a node may start before its seeds, in which case it keeps
 // retrying in the background until a join succeeds.
 //

@@ -31,12 +31,16 @@ type Gossip struct {
 	addr     string // advertised gossip address, with the real port
 	log      *slog.Logger
 	leaving  atomic.Bool
+	ring     atomic.Uint64 // the agreed ring's digest this node advertises
 
 	guard  *guard
 	table  *table
 	health *health
 	notify *notifier
 	ml     *memberlist.Memberlist
+
+	ringState func() []byte // see Config.RingState; nil: none
+	onRing    func([]byte)
 
 	heartbeatsPaused atomic.Bool // a test hook: stop sending, as a hung sender would
 
@@ -67,14 +71,16 @@ func New(cfg Config) (*Gossip, error) {
 	}
 	local := netip.AddrPortFrom(bind.Addr(), uint16(nt.GetAutoBindPort()))
 	g := &Gossip{
-		self:     cfg.NodeID,
-		rpcAddr:  cfg.RPCAddr,
-		settings: cfg.Settings,
-		boot:     rand.Uint64() | 1, // never 0, which means "not heard from"
-		addr:     local.String(),
-		log:      cfg.Logger,
-		guard:    &guard{self: cfg.NodeID, local: cfg.Settings},
-		stop:     make(chan struct{}),
+		self:      cfg.NodeID,
+		rpcAddr:   cfg.RPCAddr,
+		settings:  cfg.Settings,
+		boot:      rand.Uint64() | 1, // never 0, which means "not heard from"
+		addr:      local.String(),
+		log:       cfg.Logger,
+		guard:     &guard{self: cfg.NodeID, local: cfg.Settings},
+		stop:      make(chan struct{}),
+		ringState: cfg.RingState,
+		onRing:    cfg.OnRing,
 	}
 	self := Member{ID: cfg.NodeID, RPCAddr: cfg.RPCAddr, GossipAddr: g.addr}
 	g.table = newTable(self, g.boot, cfg.Known)
@@ -227,7 +233,28 @@ func (g *Gossip) Close() error {
 }
 
 func (g *Gossip) meta() meta {
-	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load()}
+	return meta{ID: g.self, RPCAddr: g.rpcAddr, Settings: g.settings, Boot: g.boot, Leaving: g.leaving.Load(),
+		Ring: g.ring.Load()}
+}
+
+// SetRingDigest advertises d, the digest of this node's agreed ring, in
+// its metadata, so that peers holding another ring fetch this one. It
+// returns once memberlist has broadcast the update, or after timeout (the
+// next push/pull carries it then). A digest equal to the one advertised
+// changes nothing.
+func (g *Gossip) SetRingDigest(d uint64, timeout time.Duration) error {
+	if g.ring.Swap(d) == d {
+		return nil
+	}
+	g.life.Lock()
+	defer g.life.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	if err := g.ml.UpdateNode(timeout); err != nil {
+		return fmt.Errorf("gossip: advertise ring digest: %w", err)
+	}
+	return nil
 }
 
 // delegate adapts Gossip to memberlist.Delegate: it supplies the node meta,

@@ -294,3 +294,22 @@ func TestZeroDurationsMeanDefaults(t *testing.T) {
 	cfg.HeartbeatInterval, cfg.PhiThreshold, cfg.Phi, cfg.Now = 0, 0, phi.Config{}, nil
 	start(t, cfg)
 }
+
+// A ring digest set on one node reaches the others' Members, and a change
+// of it calls their OnChange: that is how a node learns a peer holds
+// another agreed ring.
+func TestRingDigestSpreads(t *testing.T) {
+	t.Parallel()
+	var changes atomic.Int32
+	cfg := config("a")
+	cfg.OnChange = func() { changes.Add(1) }
+	a := start(t, cfg)
+	b := start(t, config("b", a.LocalAddr()))
+	waitFor(t, "a to see b alive", func() bool { m, ok := member(a, "b"); return ok && m.State == gossip.StateAlive })
+	before := changes.Load()
+	if err := b.SetRingDigest(0xfeed, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a to see b's ring digest", func() bool { m, _ := member(a, "b"); return m.RingDigest == 0xfeed })
+	waitFor(t, "a's OnChange after the digest changed", func() bool { return changes.Load() > before })
+}

@@ -87,7 +87,8 @@ func (t *table) markLeft(id string, boot uint64) bool {
 
 // Encoding of a departure list, the push/pull user state, version 1:
 //
-//	version byte (1) | uvarint count | count × (uvarint len | id | 8-byte boot)
+//	version byte (1) | uvarint count | count × (uvarint len | id | 8-byte boot) |
+//	[uvarint len | ring state]   (appended later: older nodes ignore it)
 const departuresVersion = 1
 
 func encodeDepartures(ds []departure) []byte {
@@ -101,10 +102,29 @@ func encodeDepartures(ds []departure) []byte {
 }
 
 func decodeDepartures(b []byte) ([]departure, error) {
+	ds, _, err := decodePushPull(b)
+	return ds, err
+}
+
+// decodePushPull decodes the push/pull user state: the departures, and the
+// ring state after them (nil when absent).
+func decodePushPull(b []byte) ([]departure, []byte, error) {
 	if len(b) < 1 || b[0] != departuresVersion {
-		return nil, fmt.Errorf("%w: departures version", errMalformed)
+		return nil, nil, fmt.Errorf("%w: departures version", errMalformed)
 	}
 	r := reader{b: b[1:]}
+	ds, err := readDepartures(&r)
+	if err != nil || len(r.b) == 0 {
+		return ds, nil, err
+	}
+	ring := []byte(r.string())
+	if r.err != nil { // a bad trailer costs the ring, not the departures
+		return ds, nil, nil
+	}
+	return ds, ring, nil
+}
+
+func readDepartures(r *reader) ([]departure, error) {
 	n := r.uvarint("departure count")
 	if n > uint64(len(r.b))/9 { // each entry takes at least 9 bytes
 		return nil, fmt.Errorf("%w: %d departures in %d bytes", errMalformed, n, len(r.b))
@@ -122,14 +142,26 @@ func decodeDepartures(b []byte) ([]departure, error) {
 // LocalState implements memberlist.Delegate: this node's departures go to
 // the peer in every push/pull, so a member that missed a leave, or saw the
 // leave before the leaving flag, learns it within PushPullInterval.
-func (d delegate) LocalState(join bool) []byte { return encodeDepartures(d.g.table.leaves()) }
+func (d delegate) LocalState(join bool) []byte {
+	b := encodeDepartures(d.g.table.leaves())
+	if d.g.ringState == nil {
+		return b
+	}
+	if ring := d.g.ringState(); len(ring) > 0 {
+		b = append(binary.AppendUvarint(b, uint64(len(ring))), ring...)
+	}
+	return b
+}
 
 // MergeRemoteState implements memberlist.Delegate.
 func (d delegate) MergeRemoteState(buf []byte, join bool) {
-	ds, err := decodeDepartures(buf)
+	ds, ring, err := decodePushPull(buf)
 	if err != nil {
 		d.g.log.Debug("ignoring peer's departures", "err", err)
 		return
+	}
+	if len(ring) > 0 && d.g.onRing != nil {
+		d.g.onRing(ring)
 	}
 	changed := false
 	for _, dep := range ds {

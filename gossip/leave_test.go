@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"testing"
@@ -97,6 +98,7 @@ func TestDeparturesRoundTrip(t *testing.T) {
 
 func FuzzDecodeDepartures(f *testing.F) {
 	f.Add(encodeDepartures([]departure{{"a", 1}, {"b", 2}}))
+	f.Add(append(encodeDepartures([]departure{{"a", 1}}), 3, 'r', 'k', 'm')) // with a ring state
 	f.Add([]byte{departuresVersion, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ds, err := decodeDepartures(b)
@@ -108,4 +110,27 @@ func FuzzDecodeDepartures(f *testing.F) {
 			t.Fatalf("re-encoding %v gives %v, %v", ds, again, err)
 		}
 	})
+}
+
+// The agreed ring's encoding rides every push/pull after the departures,
+// as the backstop of the digest in the meta; departures still decode
+// beside it, and a node that sends none sends what older nodes sent.
+func TestRingStateTravelsInPushPull(t *testing.T) {
+	var got []byte
+	from := &Gossip{table: newTable(Member{ID: "a"}, 1, nil), notify: startNotifier(nil),
+		ringState: func() []byte { return []byte("ring-of-a") }}
+	to := &Gossip{table: newTable(Member{ID: "c"}, 2, nil), notify: startNotifier(nil),
+		onRing: func(b []byte) { got = b }}
+	for _, g := range []*Gossip{from, to} {
+		g.table.observe(node("b", meta{Boot: 5}), true)
+		g.table.observe(node("b", meta{Boot: 5, Leaving: from == g}), false)
+	}
+	delegate{to}.MergeRemoteState(delegate{from}.LocalState(false), false)
+	if string(got) != "ring-of-a" || to.table.get("b").State != StateLeft {
+		t.Fatalf("after push/pull: ring %q, b %s; want ring-of-a and b left", got, to.table.get("b").State)
+	}
+	from.ringState = nil
+	if b := (delegate{from}).LocalState(false); !bytes.Equal(b, encodeDepartures(from.table.leaves())) {
+		t.Fatalf("without a ring, push/pull state %x, want the departures alone", b)
+	}
 }

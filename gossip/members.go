@@ -39,6 +39,9 @@ type Member struct {
 	// self; a member's detector starts when memberlist first reports it.
 	// Over PhiThreshold the member is suspect, or already dead or left.
 	Phi float64
+	// RingDigest is the digest of the agreed ring the member last
+	// advertised; 0 when it has none or has not been heard from.
+	RingDigest uint64
 }
 
 // record is what the table keeps per member beyond Member. Its State is
@@ -73,7 +76,7 @@ func newTable(self Member, boot uint64, known []Member) *table {
 		if m.State != StateLeft {
 			m.State = StateDead
 		}
-		m.Phi = 0
+		m.Phi, m.RingDigest = 0, 0
 		t.records[m.ID] = &record{Member: m}
 	}
 	self.State = StateAlive
@@ -149,7 +152,7 @@ func (t *table) observe(n *memberlist.Node, alive bool) bool {
 		// this life of it is over.
 		alive = false
 	}
-	r.RPCAddr, r.GossipAddr = m.RPCAddr, n.Address()
+	r.RPCAddr, r.GossipAddr, r.RingDigest = m.RPCAddr, n.Address(), m.Ring
 	r.State = r.state(alive)
 	r.node = *n
 	r.node.Addr, r.node.Meta = slices.Clone(n.Addr), nil

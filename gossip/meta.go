@@ -21,13 +21,18 @@ type meta struct {
 	// Leaving is set by Leave just before memberlist broadcasts the leave:
 	// memberlist itself does not tell observers a leave from a failure.
 	Leaving bool
+	// Ring is the digest of the node's agreed ring (membership.State's
+	// Digest), 0 while it has none: a peer whose digest differs fetches
+	// the state. Nodes that predate it send none, which decodes as 0.
+	Ring uint64
 }
 
 // Encoding, version 1:
 //
 //	version byte (1) | flags byte (bit 0: leaving) |
 //	uvarint N | uvarint Partitions | 8-byte big-endian boot |
-//	uvarint len | id | uvarint len | rpc addr
+//	uvarint len | id | uvarint len | rpc addr |
+//	8-byte big-endian ring digest (appended later: absent reads as 0)
 //
 // A decoder accepts trailing bytes, so a later version may append fields
 // without breaking older nodes; a change to the fields above needs a new
@@ -41,7 +46,7 @@ const (
 var errMalformed = errors.New("gossip: malformed data from peer")
 
 func (m meta) encode() []byte {
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+8+len(m.ID)+len(m.RPCAddr))
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+16+len(m.ID)+len(m.RPCAddr))
 	var flags byte
 	if m.Leaving {
 		flags |= flagLeaving
@@ -51,7 +56,8 @@ func (m meta) encode() []byte {
 	b = binary.AppendUvarint(b, uint64(m.Settings.Partitions))
 	b = binary.BigEndian.AppendUint64(b, m.Boot)
 	b = appendString(b, m.ID)
-	return appendString(b, m.RPCAddr)
+	b = appendString(b, m.RPCAddr)
+	return binary.BigEndian.AppendUint64(b, m.Ring)
 }
 
 func decodeMeta(b []byte) (meta, error) {
@@ -68,6 +74,9 @@ func decodeMeta(b []byte) (meta, error) {
 	m.Boot = r.uint64()
 	m.ID = r.string()
 	m.RPCAddr = r.string()
+	if len(r.b) > 0 { // absent from older nodes' meta
+		m.Ring = r.uint64()
+	}
 	if r.err != nil {
 		return meta{}, r.err
 	}
@@ -113,7 +122,7 @@ func (r *reader) setting() int {
 
 func (r *reader) uint64() uint64 {
 	if len(r.b) < 8 {
-		r.fail("boot id")
+		r.fail("8-byte field")
 		return 0
 	}
 	v := binary.BigEndian.Uint64(r.b)

@@ -8,7 +8,7 @@ import (
 func TestMetaRoundTrip(t *testing.T) {
 	for _, m := range []meta{
 		{},
-		{ID: "n1", RPCAddr: "10.0.0.1:8080", Settings: Settings{N: 3, Partitions: 256}, Boot: 42},
+		{ID: "n1", RPCAddr: "10.0.0.1:8080", Settings: Settings{N: 3, Partitions: 256}, Boot: 42, Ring: 1 << 63},
 		{ID: "ünïcode", RPCAddr: "[::1]:1", Settings: Settings{N: 1 << 20, Partitions: 1}, Boot: ^uint64(0), Leaving: true},
 	} {
 		got, err := decodeMeta(m.encode())
@@ -56,4 +56,15 @@ func FuzzDecodeMeta(f *testing.F) {
 			t.Fatalf("re-encoding %+v gives %+v, %v", m, again, err)
 		}
 	})
+}
+
+// Meta from a node that predates the ring digest decodes with digest 0.
+func TestMetaWithoutRingDigest(t *testing.T) {
+	m := meta{ID: "n1", RPCAddr: "a:1", Settings: Settings{N: 3, Partitions: 8}, Boot: 7, Ring: 99}
+	b := m.encode()
+	got, err := decodeMeta(b[:len(b)-8])
+	m.Ring = 0
+	if err != nil || got != m {
+		t.Fatalf("decode without digest = %+v, %v; want %+v", got, err, m)
+	}
 }

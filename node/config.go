@@ -36,6 +36,15 @@ type Config struct {
 	Partitions int      // ring partitions (power of two); 0 → 256. Must match the cluster's.
 	VNodes     int      // vnode tokens per node; 0 → ring.DefaultVNodes
 
+	// InitialMembers names a new cluster's founding members (serve
+	// --initial-members, like etcd's --initial-cluster): each founder that
+	// starts without a stored ring builds the same one, owned by them all,
+	// so a fresh cluster needs no transfers. A node not named here that has
+	// no stored ring learns the cluster's from its seeds and joins it as a
+	// pending owner; a node with neither seeds nor InitialMembers founds a
+	// one-node cluster. Ignored once a ring is stored.
+	InitialMembers []string
+
 	// MaxValueBytes bounds a value; 0 → 1 MiB. Bigger values cost memory on
 	// every replica and in every sibling set that holds them.
 	MaxValueBytes int
@@ -243,6 +252,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.validateTransfers(); err != nil {
 		return err
+	}
+	for _, id := range c.InitialMembers {
+		if !validID(id) {
+			return fmt.Errorf("%w: --initial-members: %q is not a node id", ErrInvalidConfig, id)
+		}
 	}
 	for _, a := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--gossip", c.Gossip}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {

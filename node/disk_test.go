@@ -350,13 +350,17 @@ func memberState(t *testing.T, c *client.Client, id string) (string, uint64) {
 
 func TestANodeWithAFullDiskStillDeliversItsHints(t *testing.T) {
 	fs := faults.NewDisk(16 << 20)
+	// n1 and n2 found the cluster together: n2 owns its partitions from
+	// the start, so n1 keeps hints for it while it is down (a joiner would
+	// be a pending owner, which is not hinted).
+	founders := []string{"n1", "n2"}
 	n1 := startNode(t, node.Config{ID: "n1", Dir: "/n1", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
-		DiskReserveBytes: diskReserve, DiskBallastBytes: diskBallast}, node.Deps{FS: fs})
+		InitialMembers: founders, DiskReserveBytes: diskReserve, DiskBallastBytes: diskBallast}, node.Deps{FS: fs})
 	t.Cleanup(func() { n1.Close(context.Background()) })
 	c1 := client.New(n1.Addr())
 	t.Cleanup(c1.Close)
 	cfg2 := node.Config{ID: "n2", Dir: "/n2", Listen: "127.0.0.1:0", Gossip: "127.0.0.1:0", N: 2, Partitions: 16,
-		Seeds: []string{n1.GossipAddr()}}
+		Seeds: []string{n1.GossipAddr()}, InitialMembers: founders}
 	disk2 := vfs.NewMem()
 	n2 := startNode(t, cfg2, node.Deps{FS: disk2})
 	cfg2.Listen, cfg2.Gossip = n2.Addr(), n2.GossipAddr()

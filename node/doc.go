@@ -5,9 +5,18 @@
 // storage's.
 //
 // Invariants:
-//   - Ring membership only grows while a node runs: a member that crashes
-//     or stops stays in the ring (an outage is not a departure).
-//   - A write is coordinated only by a replica of its key in the
+//   - Requests are routed by the agreed ring (package membership;
+//     agreed.go), never by the members gossip happens to report: a member
+//     that crashes or stops stays in the ring (an outage is not a
+//     departure). The ring is persisted, synced, before the node routes by
+//     it; a node that sees a peer advertise another digest pulls that ring
+//     (bounded, with a deadline) and adopts Merge+Settle, so nodes that
+//     have heard from each other since the last change route alike.
+//   - A key's owners serve reads and count toward R and W; its pending
+//     owners receive every write and count toward nothing, are not
+//     hinted and run no exchange of the partition; while a partition has
+//     a pending owner, no node reaps its tombstones.
+//   - A write is coordinated only by a replica (an owner) of its key in the
 //     coordinator's view. Any other node forwards it once, as a unary
 //     ReplicaService.Coordinate call carrying the remaining deadline, to
 //     the first live replica; the receiver never forwards again, and

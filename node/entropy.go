@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,13 +130,10 @@ func (e *entropy) next() (int, bool) {
 	return 0, false
 }
 
+// replicates reports whether this node owns p in the agreed ring. A
+// pending owner does not exchange p yet: its transfer fills it.
 func (e *entropy) replicates(v *view, p int) bool {
-	for _, id := range v.ring.Preference(p) {
-		if id == e.n.cfg.ID {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(v.owners(p), e.n.cfg.ID)
 }
 
 // visit exchanges partition p with its next healthy replica, then reaps
@@ -182,7 +180,7 @@ func (e *entropy) record(p int, o reap.Outcome) {
 // peerFor picks the other primaries of p in turn, skipping unhealthy ones.
 func (e *entropy) peerFor(p int) (string, bool) {
 	var others []string
-	for _, id := range e.n.view.Load().ring.Preference(p) {
+	for _, id := range e.n.view.Load().owners(p) {
 		if id != e.n.cfg.ID && e.n.healthy(id) {
 			others = append(others, id)
 		}
@@ -325,8 +323,14 @@ func (e *entropy) sync(ctx context.Context, peer string, key []byte, local, remo
 	return nil
 }
 
-// reap deletes p's tombstones that the reap rule allows.
+// reap deletes p's tombstones that the reap rule allows. It pauses while p
+// has a pending owner: that owner's copy is still being filled, and a
+// tombstone reaped meanwhile could let it keep a value the tombstone
+// deleted.
 func (e *entropy) reap(p int) {
+	if len(e.n.view.Load().routes[p].Pending) > 0 {
+		return
+	}
 	others := e.otherPrimaries(p)
 	lo, hi := e.n.store.HashRange(p)
 	now := e.now()
@@ -346,7 +350,7 @@ func (e *entropy) reap(p int) {
 
 func (e *entropy) otherPrimaries(p int) []string {
 	var out []string
-	for _, id := range e.n.view.Load().ring.Preference(p) {
+	for _, id := range e.n.view.Load().owners(p) {
 		if id != e.n.cfg.ID {
 			out = append(out, id)
 		}

@@ -45,8 +45,11 @@ func (n *Node) get(ctx context.Context, req *ringkvv1.GetRequest) (*ringkvv1.Get
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
-	v := n.view.Load()
-	res, err := n.coord.Read(ctx, v.walk(req.GetKey()), req.GetKey(), int(req.GetR()))
+	rt := n.view.Load().route(req.GetKey())
+	if err := checkRoute(rt); err != nil {
+		return nil, err
+	}
+	res, err := n.coord.ReadRoute(ctx, rt, req.GetKey(), int(req.GetR()))
 	if err != nil {
 		return nil, rpcError(err)
 	}
@@ -91,35 +94,48 @@ func (n *Node) getLocal(key []byte) (*ringkvv1.GetResponse, error) {
 }
 
 // write validates a put or delete, then coordinates it here if this node is
-// a replica of the key, or forwards it once to a replica that is. W is
-// checked against the key's replicas in this node's view, min(N, members),
-// before anything is forwarded.
+// a replica of the key (one of its owners in the agreed ring), or forwards
+// it once to a replica that is. W is checked against the key's replicas,
+// min(N, owners), before anything is forwarded.
 func (n *Node) write(ctx context.Context, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
 	if err := n.checkKey(req.GetKey()); err != nil {
 		return nil, err
 	}
-	v := n.view.Load()
-	walk := v.walk(req.GetKey())
-	prefs := walk[:min(n.cfg.N, len(walk))]
+	rt := n.view.Load().route(req.GetKey())
+	if err := checkRoute(rt); err != nil {
+		return nil, err
+	}
+	prefs := rt.Owners[:min(n.cfg.N, len(rt.Owners))]
 	if _, err := quorum.CheckLevel("w", int(req.GetW()), n.cfg.N, len(prefs)); err != nil {
 		return nil, rpcError(err)
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
 	if slices.Contains(prefs, n.cfg.ID) {
-		return n.coordinate(ctx, walk, req)
+		return n.coordinate(ctx, rt, req)
 	}
 	return n.forward(ctx, prefs, req)
 }
 
-// coordinate runs a write with this node as its coordinator; walk is the
-// ring order of the key's partition.
-func (n *Node) coordinate(ctx context.Context, walk []string, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
+// checkRoute refuses a request for a partition with no owners: only a
+// node that has not learnt the ring has one.
+func checkRoute(rt quorum.Route) error {
+	if len(rt.Owners) == 0 {
+		return connect.NewError(connect.CodeUnavailable, errNoOwners)
+	}
+	return nil
+}
+
+var errNoOwners = errors.New("node: this node knows no owner of the key's partition yet (it has not learnt the ring)")
+
+// coordinate runs a write with this node as its coordinator; rt is the
+// key's route in the agreed ring.
+func (n *Node) coordinate(ctx context.Context, rt quorum.Route, req *ringkvv1.CoordinateRequest) (*ringkvv1.CoordinateResponse, error) {
 	wctx, err := decodeContext(req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	res, err := n.coord.Write(ctx, walk, quorum.WriteRequest{
+	res, err := n.coord.WriteRoute(ctx, rt, quorum.WriteRequest{
 		Key: req.GetKey(), Value: req.GetValue(), Context: wctx, Tombstone: req.GetDelete(), W: int(req.GetW()),
 	})
 	if err != nil {

@@ -42,7 +42,7 @@ func (h replicaHandler) Coordinate(ctx context.Context, req *connect.Request[rin
 	}
 	ctx, cancel := n.withDeadline(ctx)
 	defer cancel()
-	resp, err := n.coordinate(ctx, n.view.Load().walk(req.Msg.GetKey()), req.Msg)
+	resp, err := n.coordinate(ctx, n.view.Load().route(req.Msg.GetKey()), req.Msg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,24 +2,52 @@ package node
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ringkv/ringkv/gossip"
+	"github.com/ringkv/ringkv/membership"
+	"github.com/ringkv/ringkv/quorum"
 	"github.com/ringkv/ringkv/ring"
 )
 
 // view is an immutable snapshot of the cluster as this node sees it: the
-// members and the ring built from them. Requests load it once and use it
-// throughout, so a membership change never shows them a torn state.
+// agreed ring it routes by, and the members gossip tells it of with their
+// liveness and addresses. Requests load it once and use it throughout, so a
+// membership change never shows them a torn state.
 type view struct {
-	ring    *ring.Ring
+	agreed  membership.State
+	routes  []quorum.Route // per partition, from agreed
 	members map[string]gossip.Member
 	list    []gossip.Member // sorted by id
 }
 
-// walk returns the ring order of key's partition; its first N entries are
-// the key's preference list.
-func (v *view) walk(key []byte) []string {
-	return v.ring.Walk(v.ring.PartitionOf(ring.KeyHash(key)))
+// route returns where key's requests go: its partition's owners, pending
+// owners and fallbacks in the agreed ring.
+func (v *view) route(key []byte) quorum.Route {
+	return v.routes[v.agreed.PartitionOf(ring.KeyHash(key))]
+}
+
+// owners returns partition p's owners in the agreed ring.
+func (v *view) owners(p int) []string { return v.agreed.Owners(p) }
+
+// routesOf computes every partition's route once per agreed state: owners
+// and pending owners from the state, fallbacks from its ring's walk with
+// both left out.
+func routesOf(s membership.State) []quorum.Route {
+	out := make([]quorum.Route, s.Partitions())
+	r := s.Ring()
+	for p := range out {
+		rt := quorum.Route{Owners: s.Owners(p), Pending: s.Pending(p)}
+		if r != nil {
+			for _, id := range r.Walk(p) {
+				if !slices.Contains(rt.Owners, id) && !slices.Contains(rt.Pending, id) {
+					rt.Fallbacks = append(rt.Fallbacks, id)
+				}
+			}
+		}
+		out[p] = rt
+	}
+	return out
 }
 
 // notifyChanged is gossip's OnChange hook: it runs on memberlist's
@@ -37,47 +65,48 @@ func (n *Node) watchMembership() {
 		case <-n.stop:
 			return
 		case <-n.changed:
-			if err := n.refreshView(); err != nil {
-				n.log.Error("membership change", "err", err)
-			}
-			// A peer may have come back: deliver its hints now rather than
-			// at the next tick.
+			n.refreshView()
+			// A peer may hold another ring now, or have come back: fetch
+			// its ring and deliver its hints now rather than at the next
+			// tick.
+			n.kickRingSync()
 			n.handoff.trigger()
 		}
 	}
 }
 
-// refreshView rebuilds the ring from gossip's members and remembers them
-// on disk for the next start.
-func (n *Node) refreshView() error {
+// refreshView takes gossip's members into the view (the agreed ring stays
+// as it is) and remembers them on disk for the next start.
+func (n *Node) refreshView() {
+	n.viewMu.Lock()
+	defer n.viewMu.Unlock()
 	list := n.gossip.Members()
-	ids := make([]string, 0, len(list))
 	members := make(map[string]gossip.Member, len(list))
 	for _, m := range list {
-		ids = append(ids, m.ID)
 		members[m.ID] = m
 	}
-	r, err := ring.New(n.cfg.ringConfig(), ids)
-	if err != nil {
-		return fmt.Errorf("node: build ring: %w", err)
-	}
-	old := n.view.Swap(&view{ring: r, members: members, list: list})
+	old := n.view.Load()
+	n.view.Store(&view{agreed: old.agreed, routes: old.routes, members: members, list: list})
 	n.peers.setAddrs(members)
 	if n.faults != nil {
 		for _, m := range list {
 			n.faults.Learn(m.ID, m.RPCAddr, m.GossipAddr)
 		}
 	}
-	if old == nil || len(old.list) != len(list) {
-		n.log.Info("ring changed", "members", len(ids), "balance", fmt.Sprintf("%.2f", r.Balance()))
-	}
-	if old != nil {
-		n.logStateChanges(old, list)
-	}
+	n.logStateChanges(old, list)
 	if err := n.store.SaveMembers(list); err != nil {
 		n.log.Warn("remember members", "err", err)
 	}
-	return nil
+}
+
+// installRing puts agreed state s in the view. The caller holds viewMu.
+func (n *Node) installRing(s membership.State) {
+	old := n.view.Load()
+	n.view.Store(&view{agreed: s, routes: routesOf(s), members: old.members, list: old.list})
+	if r := s.Ring(); r != nil {
+		n.log.Info("ring changed", "version", s.Version(), "digest", fmt.Sprintf("%016x", s.Digest()),
+			"members", len(s.Members()), "transfers", len(s.Transfers()), "balance", fmt.Sprintf("%.2f", r.Balance()))
+	}
 }
 
 // logStateChanges logs every member whose state changed and counts

@@ -128,6 +128,7 @@ func newMetrics(n *Node) *metrics {
 			}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(n.transferCollectors()...)
+	m.reg.MustRegister(ringCollectors(n)...)
 	return m
 }
 

@@ -48,6 +48,10 @@ type Node struct {
 	store    *storage.Store
 	gossip   *gossip.Gossip
 	view     atomic.Pointer[view]
+	viewMu   sync.Mutex    // serialises replacing the view
+	ringMu   sync.Mutex    // serialises changes of the agreed ring (merges, join)
+	ringKick chan struct{} // capacity 1: compare ring digests with peers now
+	ringIn   chan []byte   // capacity 1: a ring a peer sent in push/pull
 	coord    *quorum.Coordinator
 	peers    *peers
 	admit    *admission
@@ -81,7 +85,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1),
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), changed: make(chan struct{}, 1), ringKick: make(chan struct{}, 1), ringIn: make(chan []byte, 1),
 		draining: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, FS: deps.FS, Logger: n.log, TreeDepth: cfg.TreeDepth,
 		Settings: storage.Settings{N: cfg.N, Partitions: cfg.Partitions}, MinSyncInterval: max(cfg.MinSyncInterval, 0),
@@ -133,13 +137,19 @@ func (n *Node) start(deps Deps) error {
 	// Shutdown waits for connections to fall idle; peers' replica streams
 	// never would, so they end when it starts.
 	n.srv.RegisterOnShutdown(func() { close(n.draining) })
-	// Gossip and the first view of the ring come before serving: every
-	// handler may rely on both. Peers' calls wait in the listen backlog
-	// meanwhile, under their own deadlines.
+	// Gossip and the agreed ring come before serving: every handler may
+	// rely on both. Peers' calls wait in the listen backlog meanwhile,
+	// under their own deadlines.
+	initial, err := n.initialRing()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	n.view.Store(&view{agreed: initial, routes: routesOf(initial)})
 	g, err := gossip.New(n.gossipConfig(deps))
 	if err == nil {
 		n.gossip = g
-		err = n.refreshView()
+		err = n.startRing(initial)
 	}
 	if err != nil {
 		ln.Close()
@@ -151,6 +161,7 @@ func (n *Node) start(deps Deps) error {
 		}
 	})
 	n.loops.Go(n.watchMembership)
+	n.loops.Go(n.ringSyncLoop)
 	hctx, cancel := context.WithCancel(context.Background())
 	n.loops.Go(func() { <-n.stop; cancel() })
 	n.loops.Go(func() { n.handoff.run(hctx) })
@@ -175,6 +186,7 @@ func (n *Node) gossipConfig(deps Deps) gossip.Config {
 	gc.Tune = deps.TuneGossip
 	gc.WrapTransport = deps.GossipTransport
 	gc.OnChange = n.notifyChanged
+	gc.RingState, gc.OnRing = n.localRingState, n.receivedRing
 	var known []gossip.Member
 	if _, err := n.store.LoadMembers(&known); err != nil {
 		n.log.Warn("ignoring remembered members", "err", err)

@@ -65,6 +65,8 @@ type Coordinator struct {
 	bg          sync.WaitGroup // replica calls in flight
 	workers     *pool          // the goroutines that run them
 	readRepairs atomic.Uint64
+	// pendingMissed counts writes a pending owner did not store.
+	pendingMissed atomic.Uint64
 }
 
 // New returns a Coordinator.
@@ -96,6 +98,10 @@ func (c *Coordinator) Wait() {
 // ReadRepairs counts the replica writes read repair has sent.
 func (c *Coordinator) ReadRepairs() uint64 { return c.readRepairs.Load() }
 
+// PendingMissed counts writes sent to a pending owner that failed: they
+// counted for nothing, and the owner's transfer must cover them.
+func (c *Coordinator) PendingMissed() uint64 { return c.pendingMissed.Load() }
+
 // detached returns a context that keeps ctx's values and deadline but is not
 // cancelled when ctx is, so replica calls outlive the answer to the client.
 func (c *Coordinator) detached(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -104,11 +110,6 @@ func (c *Coordinator) detached(ctx context.Context) (context.Context, context.Ca
 		dl = time.Now().Add(c.cfg.Timeout)
 	}
 	return context.WithDeadline(context.WithoutCancel(ctx), dl)
-}
-
-// primaries is the preference list: the first N nodes of the ring walk.
-func (c *Coordinator) primaries(walk []string) []string {
-	return walk[:min(c.cfg.N, len(walk))]
 }
 
 // Ack is one node's durable acknowledgement of a write.

@@ -339,3 +339,39 @@ func TestWithoutHintedHandoffASuspectedPrimaryIsNotContacted(t *testing.T) {
 		t.Fatalf("suspected c was called %d times; hints %v", r.calls["c"], r.hints)
 	}
 }
+
+// A pending owner receives the write but counts for nothing: W is bounded
+// by the owners, a pending owner that fails is neither an error nor hinted,
+// and one that is healthy ends up holding the write.
+func TestPendingOwnersReceiveWritesButDoNotCount(t *testing.T) {
+	r := newReplicas()
+	c := newSloppyCoordinator(r)
+	defer c.Wait()
+	rt := quorum.Route{Owners: []string{"a", "b"}, Pending: []string{"p", "q"}, Fallbacks: []string{"f"}}
+	if _, err := c.WriteRoute(context.Background(), rt, quorum.WriteRequest{Key: []byte("k"), W: 3}); !errors.Is(err, quorum.ErrInvalidQuorum) {
+		t.Fatalf("w=3 with two owners and two pending: %v, want ErrInvalidQuorum", err)
+	}
+	r.mu.Lock()
+	r.down["q"] = true
+	r.mu.Unlock()
+	res, err := c.WriteRoute(context.Background(), rt, quorum.WriteRequest{Key: []byte("k"), Value: []byte("v"), W: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ackStrings(res.Acks); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("acks %v, want a and b only", got)
+	}
+	c.Wait()
+	if !r.snapshot("p").Found() {
+		t.Fatal("healthy pending owner p did not receive the write")
+	}
+	r.mu.Lock()
+	hints := len(r.hints)
+	r.mu.Unlock()
+	if hints != 0 || c.PendingMissed() != 1 {
+		t.Fatalf("%d hints stored, %d pending writes missed; want none hinted and q's one miss counted", hints, c.PendingMissed())
+	}
+	if _, err := c.ReadRoute(context.Background(), rt, []byte("k"), 3); !errors.Is(err, quorum.ErrInvalidQuorum) {
+		t.Fatalf("r=3 with two owners: %v, want ErrInvalidQuorum", err)
+	}
+}

@@ -9,9 +9,14 @@
 // decision logic.
 //
 // Invariants:
-//   - A key's replicas are the first min(N, members) nodes of its ring
-//     walk. R and W are within 1..that many (0 asks for a majority of
-//     them); anything else is refused before any replica is contacted.
+//   - A key's replicas are the first min(N, owners) owners of its Route
+//     (from a plain ring walk, WalkRoute: its first N nodes). R and W are
+//     within 1..that many (0 asks for a majority of them); anything else
+//     is refused before any replica is contacted.
+//   - A Route's pending owners are sent every write as well, best effort:
+//     they count toward neither R nor W, serve no reads, send no reply,
+//     and one that is suspected or fails is neither hinted nor an error
+//     (only counted: PendingMissed). Its transfer covers what it missed.
 //   - Only a replica of the key coordinates its writes: any other node is
 //     refused with ErrNotReplica before it stores anything, so W is only
 //     ever met by the key's replicas and the fallbacks designated for them.

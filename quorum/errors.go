@@ -7,7 +7,8 @@ import (
 )
 
 var (
-	// ErrInvalidQuorum is returned for an R or W outside 1..min(N, members).
+	// ErrInvalidQuorum is returned for an R or W outside 1..min(N, replicas
+	// of the key): its owners, or the first nodes of a plain ring walk.
 	ErrInvalidQuorum = errors.New("quorum: invalid consistency level")
 	// ErrIndeterminate marks a write that missed W: some replicas may hold
 	// it, so it may still become visible.

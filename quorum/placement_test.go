@@ -136,3 +136,48 @@ func checkFallbacks(t *rapid.T, pc placeCase, pl quorum.Placement) {
 		t.Fatalf("hinted %v then kept here %v: not in ring order %v", pl.Hinted, pl.KeepHere, pl.Primaries)
 	}
 }
+
+// TestPlaceRouteKeepsPendingOwnersOutOfTheQuorum checks PlaceRoute against
+// a route with pending owners: the primaries are the route's first N
+// owners, every pending owner is an extra when healthy and skipped when
+// not, and none of them is ever a primary's slot, a fallback or a reply.
+// The owners' slots are as Place decides for the walk owners+fallbacks.
+func TestPlaceRouteKeepsPendingOwnersOutOfTheQuorum(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		pc := drawPlaceCase(t)
+		owners := rapid.IntRange(0, len(pc.walk)).Draw(t, "owners")
+		rest := pc.walk[owners:]
+		pending := rapid.IntRange(0, len(rest)).Draw(t, "pending")
+		rt := quorum.Route{Owners: pc.walk[:owners], Pending: rest[:pending], Fallbacks: rest[pending:]}
+		healthy := func(id string) bool { return pc.healthy[id] }
+		pl, err := quorum.PlaceRoute(rt, pc.n, pc.self, healthy, pc.handoff)
+		if !slices.Contains(rt.Owners[:min(pc.n, owners)], pc.self) {
+			if !errors.Is(err, quorum.ErrNotReplica) {
+				t.Fatalf("%s coordinates route %+v: %v", pc.self, rt, err)
+			}
+			return
+		}
+		// Oracle: the owners' slots are Place's over the walk without the
+		// pending owners, whose owners are the route's (N at most).
+		want, err2 := quorum.Place(append(slices.Clone(rt.Owners[:min(pc.n, owners)]), rt.Fallbacks...), min(pc.n, owners), pc.self, healthy, pc.handoff)
+		if err != nil || err2 != nil {
+			t.Fatalf("place %v, oracle %v", err, err2)
+		}
+		gotExtra, gotSkipped := pl.Extra, pl.Skipped
+		pl.Extra, pl.Skipped = nil, nil
+		if fmt.Sprint(pl) != fmt.Sprint(want) {
+			t.Fatalf("route %+v placed %+v; want %+v", rt, pl, want)
+		}
+		var wantExtra, wantSkipped []string
+		for _, id := range rt.Pending {
+			if pc.healthy[id] {
+				wantExtra = append(wantExtra, id)
+			} else {
+				wantSkipped = append(wantSkipped, id)
+			}
+		}
+		if !slices.Equal(gotExtra, wantExtra) || !slices.Equal(gotSkipped, wantSkipped) {
+			t.Fatalf("pending %v: extra %v skipped %v; want %v and %v", rt.Pending, gotExtra, gotSkipped, wantExtra, wantSkipped)
+		}
+	})
+}

@@ -29,7 +29,13 @@ type ReadResult struct {
 // ReadRepairWait for the rest and sends the merge of every reply to each
 // replica whose copy differs (read repair).
 func (c *Coordinator) Read(ctx context.Context, walk []string, key []byte, r int) (ReadResult, error) {
-	primaries := c.primaries(walk)
+	return c.ReadRoute(ctx, WalkRoute(walk, c.cfg.N), key, r)
+}
+
+// ReadRoute is Read over a route from the agreed ring: only its primaries
+// are asked; pending owners serve no reads.
+func (c *Coordinator) ReadRoute(ctx context.Context, rt Route, key []byte, r int) (ReadResult, error) {
+	primaries := c.primaries(rt)
 	r, err := CheckLevel("r", r, c.cfg.N, len(primaries))
 	if err != nil {
 		return ReadResult{}, err

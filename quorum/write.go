@@ -42,7 +42,14 @@ type ackReply struct {
 // write as a hint; when none is reachable the coordinator keeps the hint
 // itself.
 func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest) (WriteResult, error) {
-	pl, w, err := c.place(walk, req.W)
+	return c.WriteRoute(ctx, WalkRoute(walk, c.cfg.N), req)
+}
+
+// WriteRoute is Write over a route from the agreed ring: the route's
+// primaries are the replicas counted toward W, and its pending owners are
+// also sent the write (see Route).
+func (c *Coordinator) WriteRoute(ctx context.Context, rt Route, req WriteRequest) (WriteResult, error) {
+	pl, w, err := c.place(rt, req.W)
 	if err != nil {
 		return WriteResult{}, err
 	}
@@ -65,12 +72,12 @@ func (c *Coordinator) Write(ctx context.Context, walk []string, req WriteRequest
 }
 
 // place validates W against the key's replicas and decides the placement.
-func (c *Coordinator) place(walk []string, level int) (Placement, int, error) {
-	w, err := CheckLevel("w", level, c.cfg.N, len(c.primaries(walk)))
+func (c *Coordinator) place(rt Route, level int) (Placement, int, error) {
+	w, err := CheckLevel("w", level, c.cfg.N, len(c.primaries(rt)))
 	if err != nil {
 		return Placement{}, 0, err
 	}
-	pl, err := Place(walk, c.cfg.N, c.cfg.Self, c.cfg.Healthy, c.cfg.HintedHandoff)
+	pl, err := PlaceRoute(rt, c.cfg.N, c.cfg.Self, c.cfg.Healthy, c.cfg.HintedHandoff)
 	return pl, w, err
 }
 
@@ -89,12 +96,25 @@ func (c *Coordinator) send(calls *fanout, pl Placement, replies chan<- ackReply,
 			replies <- ackReply{[]Ack{ack}, err}
 		})
 	}
+	for _, p := range pl.Extra {
+		calls.spawn(func(ctx context.Context) { c.writePending(ctx, p, key, enc) })
+	}
 	calls.spawn(func(ctx context.Context) {
 		// The local fsync runs while the replica writes are in flight; hints
 		// this node keeps for suspected primaries share it, and ride in its
 		// slot: they cannot add a node to W.
 		replies <- c.storeHere(ctx, waitDurable, pl.KeepHere, key, enc)
 	})
+}
+
+// writePending sends the write to pending owner p. It sends no reply: a
+// pending owner counts toward nothing, and its failure is only counted.
+func (c *Coordinator) writePending(ctx context.Context, p string, key, enc []byte) {
+	actx, cancel := context.WithTimeout(ctx, c.cfg.ReplicaTimeout)
+	defer cancel()
+	if err := c.cfg.Replicas.Write(actx, p, key, enc); err != nil {
+		c.pendingMissed.Add(1)
+	}
 }
 
 // storeHere is the coordinator's own slot: its local write becoming

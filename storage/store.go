@@ -438,13 +438,19 @@ func (s *Store) SaveMembers(v any) error {
 // SetMeta stores a small piece of node state (under a key that starts with
 // 'm'), unsynced: losing the last
 // update in a crash costs only a little repeated work.
-func (s *Store) SetMeta(k, v []byte) error {
+func (s *Store) SetMeta(k, v []byte) error { return s.setMeta(k, v, pebble.NoSync) }
+
+// SyncMeta stores v under meta key k and returns once it is durable: for
+// state a node acts on only after it survives a crash (the agreed ring).
+func (s *Store) SyncMeta(k, v []byte) error { return s.setMeta(k, v, pebble.Sync) }
+
+func (s *Store) setMeta(k, v []byte, o *pebble.WriteOptions) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	return s.db.Set(k, v, pebble.NoSync)
+	return s.db.Set(k, v, o)
 }
 
 // DeleteMeta removes what SetMeta stored under k, unsynced.

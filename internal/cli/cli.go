@@ -55,7 +55,7 @@ and concurrent writes are kept as siblings under dotted version vectors.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(stdio), newGet(stdio), newPut(stdio), newDel(stdio), newStatus(stdio), newDev(stdio))
+	root.AddCommand(newServe(stdio), newGet(stdio), newPut(stdio), newDel(stdio), newStatus(stdio), newRing(stdio), newDev(stdio))
 	root.AddCommand(newBench(stdio), newVerify(stdio))
 	root.AddCommand(newTransfers(stdio))
 	return root

@@ -19,7 +19,7 @@ import (
 
 func newServe(stdio IO) *cobra.Command {
 	cfg := node.DefaultConfig()
-	var seeds string
+	var seeds, initial string
 	var logLevel slog.Level
 	var shutdownTimeout time.Duration
 	var handoff, antiEntropy, devFaults bool
@@ -29,7 +29,14 @@ func newServe(stdio IO) *cobra.Command {
 		Short: "Run a node",
 		Long: `Run a ringkv node. It joins the cluster through --seeds (gossip addresses of
 nodes already running), serves the client, admin and replica APIs and
-Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
+Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.
+
+The nodes of a new cluster name each other with --initial-members (like etcd's
+--initial-cluster): each builds the same ring, owned by them all. A node
+started later with only --seeds learns the cluster's ring from a peer and
+joins it as a pending owner of its partitions. A node started with neither
+founds a one-node cluster. A node that has stored a ring (a restart) uses it
+and ignores --initial-members.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if transferRate <= 0 || cfg.Transfers.Concurrency <= 0 {
@@ -37,6 +44,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 			}
 			cfg.Transfers.Rate = float64(transferRate)
 			cfg.Seeds = splitList(seeds)
+			cfg.InitialMembers = splitList(initial)
 			cfg.DisableHintedHandoff = !handoff
 			cfg.DisableAntiEntropy = !antiEntropy
 			if cfg.MinSyncInterval == 0 {
@@ -61,6 +69,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.StringVar(&cfg.Listen, "listen", "127.0.0.1:7070", "address for the API, replica calls and /metrics")
 	fl.StringVar(&cfg.Gossip, "gossip", "127.0.0.1:7946", "address for gossip (TCP and UDP)")
 	fl.StringVar(&seeds, "seeds", "", "comma-separated gossip addresses of nodes to join through")
+	fl.StringVar(&initial, "initial-members", "", "comma-separated ids of a new cluster's founding nodes, this one included (ignored once the node has stored a ring)")
 	fl.IntVar(&cfg.N, "n", cfg.N, "replication factor; must match the cluster's")
 	fl.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "ring partitions, a power of two; must match the cluster's")
 	fl.IntVar(&cfg.MaxValueBytes, "max-value-bytes", cfg.MaxValueBytes, "largest value accepted")
@@ -68,7 +77,7 @@ Prometheus /metrics on --listen, and shuts down cleanly on SIGTERM or SIGINT.`,
 	fl.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline for requests that arrive without one")
 	fl.IntVar(&cfg.MaxRequests, "max-requests", cfg.MaxRequests, "most client requests worked on at once; more are refused with ResourceExhausted")
 	fl.DurationVar(&cfg.MinSyncInterval, "min-sync-interval", cfg.MinSyncInterval, "least time between fsyncs of the write-ahead log: writes meanwhile share the next one (0: none)")
-	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background)")
+	fl.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "how long start-up retries the seeds before serving alone (it keeps retrying in the background); a new node that must learn the ring fails to start past it")
 	fl.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second,
 		"how long SIGTERM waits for in-flight requests and storage to close; past it the process exits anyway (acknowledged writes are synced)")
 	fl.Int64Var(&cfg.DiskReserveBytes, "disk-reserve-bytes", cfg.DiskReserveBytes,

@@ -25,8 +25,10 @@ type memberJSON struct {
 	GossipAddr string    `json:"gossip_addr"`
 	State      string    `json:"state"`
 	Phi        float64   `json:"phi"`
-	Partitions uint32    `json:"partitions"`
-	Hints      hintsJSON `json:"hints"` // held on this node for the member
+	Partitions uint32    `json:"partitions"`         // owned in the agreed ring
+	Pending    uint32    `json:"pending_partitions"` // receiving, counting toward nothing yet
+	RingPhase  string    `json:"ring_phase"`         // joining, valid, leaving, left, removed, gone; "" when not in the ring
+	Hints      hintsJSON `json:"hints"`              // held on this node for the member
 }
 
 type antiEntropyJSON struct {
@@ -66,6 +68,9 @@ type statusJSON struct {
 	Disk           diskJSON        `json:"disk"`
 	Faults         *faultsJSON     `json:"faults,omitempty"` // only on a node run with --dev-faults
 	Transfers      transferTotals  `json:"transfers"`
+	RingVersion    uint64          `json:"ring_version"`
+	RingDigest     string          `json:"ring_digest"`
+	RingPending    uint32          `json:"ring_pending"` // partition-replicas whose new owner is pending
 	Members        []memberJSON    `json:"members"`
 }
 
@@ -108,7 +113,8 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 		PhiThreshold: st.GetPhiThreshold(), HintedHandoff: st.GetHintedHandoff(),
 		HintsStored: st.GetHintsStored(), HintsDelivered: st.GetHintsDelivered(), HintsDropped: st.GetHintsDropped(),
 		ReadRepairs: st.GetReadRepairs(), AntiEntropy: toAntiEntropyJSON(st.GetAntiEntropy()), Members: []memberJSON{},
-		Faults: toFaultsJSON(st.GetFaults()), Transfers: toTransferTotals(st.GetTransfers())}
+		Faults: toFaultsJSON(st.GetFaults()), Transfers: toTransferTotals(st.GetTransfers()), RingVersion: st.GetRingVersion(),
+		RingDigest: digestString(st.GetRingDigest()), RingPending: st.GetRingPending()}
 	d := st.GetDisk()
 	out.Disk = diskJSON{Probed: d.GetProbed(), FreeBytes: d.GetFreeBytes(), ReserveBytes: d.GetReserveBytes(),
 		BallastBytes: d.GetBallastBytes(), Full: d.GetFull(), WritesRefused: d.GetWritesRefused()}
@@ -118,7 +124,8 @@ func toStatusJSON(st *ringkvv1.StatusResponse) statusJSON {
 			h.Oldest = time.UnixMilli(ms).UTC().Format(time.RFC3339)
 		}
 		out.Members = append(out.Members, memberJSON{ID: m.GetId(), Addr: m.GetAddr(), GossipAddr: m.GetGossipAddr(),
-			State: m.GetState(), Phi: round2(m.GetPhi()), Partitions: m.GetPartitions(), Hints: h})
+			State: m.GetState(), Phi: round2(m.GetPhi()), Partitions: m.GetPartitions(), Pending: m.GetPendingPartitions(),
+			RingPhase: m.GetRingPhase(), Hints: h})
 	}
 	return out
 }
@@ -136,6 +143,8 @@ func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 		st.GetNodeId(), st.GetActor(), st.GetN(), st.GetPartitions(), st.GetPhiThreshold(), onOff(st.GetHintedHandoff()))
 	fmt.Fprintf(stdio.Out, "hints stored %d, delivered %d, dropped %d; read repairs %d\n",
 		st.GetHintsStored(), st.GetHintsDelivered(), st.GetHintsDropped(), st.GetReadRepairs())
+	fmt.Fprintf(stdio.Out, "ring version %d, digest %s, %d partition-replicas pending\n",
+		st.GetRingVersion(), digestString(st.GetRingDigest()), st.GetRingPending())
 	printAntiEntropy(stdio, st.GetAntiEntropy())
 	fmt.Fprintf(stdio.Out, "%s\n", describeDisk(st.GetDisk()))
 	fmt.Fprintf(stdio.Out, "%s\n", describeTransfers(st.GetTransfers()))
@@ -144,10 +153,10 @@ func printStatus(stdio IO, st *ringkvv1.StatusResponse) error {
 	}
 	fmt.Fprintln(stdio.Out)
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tPHI\tADDR\tGOSSIP\tPARTITIONS\tHINTS WAITING")
+	fmt.Fprintln(tw, "ID\tSTATE\tRING\tPHI\tADDR\tGOSSIP\tPARTITIONS\tPENDING\tHINTS WAITING")
 	for _, m := range st.GetMembers() {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%s\t%d\t%s\n", m.GetId(), m.GetState(), m.GetPhi(), m.GetAddr(),
-			m.GetGossipAddr(), m.GetPartitions(), describeHints(m))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%d\t%d\t%s\n", m.GetId(), m.GetState(), orDash(m.GetRingPhase()), m.GetPhi(), m.GetAddr(),
+			m.GetGossipAddr(), m.GetPartitions(), m.GetPendingPartitions(), describeHints(m))
 	}
 	return tw.Flush()
 }
@@ -208,4 +217,11 @@ func describeDisk(d *ringkvv1.Disk) string {
 	}
 	return fmt.Sprintf("disk: %s free, reserve %s, %s; %s (%d refused since start)", humanBytes(uint64(max(d.GetFreeBytes(), 0))),
 		humanBytes(uint64(max(d.GetReserveBytes(), 0))), ballast, state, d.GetWritesRefused())
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -102,13 +102,6 @@ func describeETA(ms int64) string {
 	return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // describeTransfers is `ringkv status`'s line on transfers.
 func describeTransfers(t *ringkvv1.TransferTotals) string {
 	return fmt.Sprintf("transfers: sending %d, receiving %d; %s sent, %d keys received since start (ringkv transfers lists them)",

@@ -74,16 +74,22 @@ func NewTuned(t testing.TB, n int, tune func(*memberlist.Config), opts ...func(*
 
 func newCluster(t testing.TB, n int, crashable bool, tune func(*memberlist.Config), opts []func(*node.Config)) *Cluster {
 	c := &Cluster{t: t, clients: map[string]*client.Client{}, net: faults.NewNetwork(), tune: tune, crashable: crashable}
-	seeds := []string{}
+	seeds, founders := []string{}, []string{}
+	for i := 1; i <= n; i++ {
+		founders = append(founders, fmt.Sprintf("n%d", i))
+	}
 	for i := 1; i <= n; i++ {
 		cfg := node.Config{
-			ID:          fmt.Sprintf("n%d", i),
-			Dir:         t.TempDir(),
-			Listen:      "127.0.0.1:0",
-			Gossip:      "127.0.0.1:0",
-			Seeds:       append([]string(nil), seeds...),
-			N:           min(3, n),
-			JoinTimeout: 5 * time.Second,
+			// The nodes found the cluster together, as serve
+			// --initial-members does: each builds the same ring.
+			InitialMembers: founders,
+			ID:             fmt.Sprintf("n%d", i),
+			Dir:            t.TempDir(),
+			Listen:         "127.0.0.1:0",
+			Gossip:         "127.0.0.1:0",
+			Seeds:          append([]string(nil), seeds...),
+			N:              min(3, n),
+			JoinTimeout:    5 * time.Second,
 			// Fast heartbeats: the phi detector learns the interval, so
 			// suspicion comes within a fraction of a second of a stop.
 			HeartbeatInterval: 50 * time.Millisecond,
@@ -241,6 +247,57 @@ func (c *Cluster) Restart(id string) {
 	c.start(m)
 }
 
+// Join starts a new node id that joins the running cluster as `serve
+// --seeds` does without --initial-members: through every other node's
+// gossip address, it learns the agreed ring from a peer and joins it as a
+// pending owner of its partitions (transfers are not wired yet, so it stays
+// pending: it receives writes and counts toward nothing).
+func (c *Cluster) Join(id string) {
+	c.t.Helper()
+	m := c.joiner(id)
+	c.nodes = append(c.nodes, m)
+	c.start(m)
+}
+
+// JoinTogether starts new nodes ids at the same time, each as Join does:
+// their joins reach the ring through different nodes concurrently.
+func (c *Cluster) JoinTogether(ids ...string) {
+	c.t.Helper()
+	ms := make([]*member, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		ms[i] = c.joiner(id)
+		wg.Go(func() {
+			deps, _ := c.crashDeps(ms[i], c.deps(id))
+			ms[i].node, errs[i] = node.New(ms[i].cfg, deps)
+		})
+	}
+	wg.Wait()
+	for i, m := range ms {
+		if errs[i] != nil {
+			c.t.Fatalf("start %s: %v", m.cfg.ID, errs[i])
+		}
+		m.cfg.Listen, m.cfg.Gossip = m.node.Addr(), m.node.GossipAddr()
+		c.net.Register(m.cfg.ID, m.cfg.Listen, m.cfg.Gossip)
+		c.nodes = append(c.nodes, m)
+	}
+}
+
+// joiner is the member for a new node id that joins through every node.
+func (c *Cluster) joiner(id string) *member {
+	cfg := c.nodes[0].cfg
+	cfg.ID, cfg.Dir, cfg.Listen, cfg.Gossip, cfg.InitialMembers, cfg.Seeds = id, c.t.TempDir(), "127.0.0.1:0", "127.0.0.1:0", nil, nil
+	for _, o := range c.nodes {
+		cfg.Seeds = append(cfg.Seeds, o.cfg.Gossip)
+	}
+	m := &member{cfg: cfg}
+	if c.crashable {
+		m.disk = vfs.NewCrashableMem()
+	}
+	return m
+}
+
 // WaitConverged waits until every running node sees every node alive and
 // in its ring.
 func (c *Cluster) WaitConverged() {
@@ -266,9 +323,9 @@ func (c *Cluster) seesAllAlive(m *member) bool {
 	}
 	alive := 0
 	for _, mm := range st.GetMembers() {
-		// Alive to gossip and placed in this node's ring: the view its
-		// coordinator checks R and W against lags gossip by a moment.
-		if mm.GetState() == "alive" && mm.GetPartitions() > 0 {
+		// Alive to gossip and a member of this node's agreed ring (an
+		// owner, or a joiner pending for its partitions).
+		if mm.GetState() == "alive" && mm.GetRingPhase() != "" {
 			alive++
 		}
 	}

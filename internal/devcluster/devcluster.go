@@ -194,14 +194,17 @@ func (c *Cluster) Signal(id string, sig syscall.Signal) error {
 
 // serveArgs are the flags node id is started with.
 func (c *Cluster) serveArgs(n *Node) []string {
-	var seeds []string
+	var seeds, ids []string
 	for _, o := range c.Nodes {
+		ids = append(ids, o.ID)
 		if o.ID != n.ID {
 			seeds = append(seeds, o.Gossip)
 		}
 	}
+	// The nodes of the dev cluster found it together; a restarted node
+	// has stored its ring and ignores --initial-members.
 	args := []string{"serve", "--id", n.ID, "--dir", c.NodeDir(n.ID), "--listen", n.Listen,
-		"--gossip", n.Gossip, "--seeds", strings.Join(seeds, ","), "--dev-faults"}
+		"--gossip", n.Gossip, "--seeds", strings.Join(seeds, ","), "--initial-members", strings.Join(ids, ","), "--dev-faults"}
 	return append(args, c.ServeArgs...)
 }
 

@@ -78,7 +78,7 @@ func (x ReplicaOp_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReplicaOp_Kind.Descriptor instead.
 func (ReplicaOp_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17, 0}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19, 0}
 }
 
 type KVBatch struct {
@@ -868,6 +868,139 @@ func (*StatusRequest) Descriptor() ([]byte, []int) {
 	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{11}
 }
 
+type RingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingRequest) Reset() {
+	*x = RingRequest{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingRequest) ProtoMessage() {}
+
+func (x *RingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingRequest.ProtoReflect.Descriptor instead.
+func (*RingRequest) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+}
+
+type RingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node_id is the id of the node that answered.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// state is the agreed ring in package membership's encoding
+	// (State.Marshal); empty while the node has not learnt one.
+	State []byte `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// version and digest of the state (State.Version, State.Digest).
+	Version uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Digest  uint64 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The ring's shape, which decoding the state needs.
+	N             uint32 `protobuf:"varint,5,opt,name=n,proto3" json:"n,omitempty"`
+	Partitions    uint32 `protobuf:"varint,6,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Vnodes        uint32 `protobuf:"varint,7,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingResponse) Reset() {
+	*x = RingResponse{}
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingResponse) ProtoMessage() {}
+
+func (x *RingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingResponse.ProtoReflect.Descriptor instead.
+func (*RingResponse) Descriptor() ([]byte, []int) {
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RingResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *RingResponse) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *RingResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RingResponse) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *RingResponse) GetN() uint32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *RingResponse) GetPartitions() uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *RingResponse) GetVnodes() uint32 {
+	if x != nil {
+		return x.Vnodes
+	}
+	return 0
+}
+
 type StatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// node_id is the id of the node that answered.
@@ -892,14 +1025,20 @@ type StatusResponse struct {
 	// faults are the injected faults in force on this node (serve --dev-faults).
 	Faults *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
 	// transfers sums up the partition transfers this node sends and receives.
-	Transfers     *TransferTotals `protobuf:"bytes,20,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	Transfers *TransferTotals `protobuf:"bytes,20,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	// The agreed ring this node routes by (see AdminService.Ring).
+	RingVersion uint64 `protobuf:"varint,15,opt,name=ring_version,json=ringVersion,proto3" json:"ring_version,omitempty"`
+	RingDigest  uint64 `protobuf:"fixed64,16,opt,name=ring_digest,json=ringDigest,proto3" json:"ring_digest,omitempty"`
+	// ring_pending counts partition-replicas whose new owner is still
+	// pending (receives writes, counts toward nothing).
+	RingPending   uint32 `protobuf:"varint,17,opt,name=ring_pending,json=ringPending,proto3" json:"ring_pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1050,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[12]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1063,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{12}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatusResponse) GetNodeId() string {
@@ -1032,6 +1171,27 @@ func (x *StatusResponse) GetTransfers() *TransferTotals {
 	return nil
 }
 
+func (x *StatusResponse) GetRingVersion() uint64 {
+	if x != nil {
+		return x.RingVersion
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetRingDigest() uint64 {
+	if x != nil {
+		return x.RingDigest
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetRingPending() uint32 {
+	if x != nil {
+		return x.RingPending
+	}
+	return 0
+}
+
 // Disk reports a node's free-space admission. A node refuses writes
 // (ResourceExhausted) while free_bytes is below reserve_bytes, and keeps
 // serving reads and delivering hints.
@@ -1058,7 +1218,7 @@ type Disk struct {
 
 func (x *Disk) Reset() {
 	*x = Disk{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1230,7 @@ func (x *Disk) String() string {
 func (*Disk) ProtoMessage() {}
 
 func (x *Disk) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[13]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1243,7 @@ func (x *Disk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Disk.ProtoReflect.Descriptor instead.
 func (*Disk) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{13}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Disk) GetProbed() bool {
@@ -1153,7 +1313,7 @@ type AntiEntropy struct {
 
 func (x *AntiEntropy) Reset() {
 	*x = AntiEntropy{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1325,7 @@ func (x *AntiEntropy) String() string {
 func (*AntiEntropy) ProtoMessage() {}
 
 func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[14]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1338,7 @@ func (x *AntiEntropy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AntiEntropy.ProtoReflect.Descriptor instead.
 func (*AntiEntropy) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{14}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AntiEntropy) GetEnabled() bool {
@@ -1258,7 +1418,8 @@ type Member struct {
 	GossipAddr string                 `protobuf:"bytes,3,opt,name=gossip_addr,json=gossipAddr,proto3" json:"gossip_addr,omitempty"`
 	// state is alive, suspect, dead or left.
 	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	// partitions is how many partitions' preference lists include this member.
+	// partitions is how many partitions this member owns in the agreed ring
+	// (it serves their reads and counts toward their W).
 	Partitions uint32 `protobuf:"varint,5,opt,name=partitions,proto3" json:"partitions,omitempty"`
 	// phi is the accrual failure detector's suspicion of this member (0 for self).
 	Phi float64 `protobuf:"fixed64,6,opt,name=phi,proto3" json:"phi,omitempty"`
@@ -1267,13 +1428,18 @@ type Member struct {
 	HintBytes uint64 `protobuf:"varint,8,opt,name=hint_bytes,json=hintBytes,proto3" json:"hint_bytes,omitempty"`
 	// hints_oldest_unix_ms is when the oldest waiting hint was stored (0: none).
 	HintsOldestUnixMs int64 `protobuf:"varint,9,opt,name=hints_oldest_unix_ms,json=hintsOldestUnixMs,proto3" json:"hints_oldest_unix_ms,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// pending_partitions is how many partitions this member is pending for.
+	PendingPartitions uint32 `protobuf:"varint,10,opt,name=pending_partitions,json=pendingPartitions,proto3" json:"pending_partitions,omitempty"`
+	// ring_phase is where the member is in the agreed ring: joining, valid,
+	// leaving, left, removed or gone; empty when it is not in the ring.
+	RingPhase     string `protobuf:"bytes,11,opt,name=ring_phase,json=ringPhase,proto3" json:"ring_phase,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1451,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[15]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1464,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{15}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Member) GetId() string {
@@ -1364,6 +1530,20 @@ func (x *Member) GetHintsOldestUnixMs() int64 {
 	return 0
 }
 
+func (x *Member) GetPendingPartitions() uint32 {
+	if x != nil {
+		return x.PendingPartitions
+	}
+	return 0
+}
+
+func (x *Member) GetRingPhase() string {
+	if x != nil {
+		return x.RingPhase
+	}
+	return ""
+}
+
 type ReplicaBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ops           []*ReplicaOp           `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
@@ -1373,7 +1553,7 @@ type ReplicaBatch struct {
 
 func (x *ReplicaBatch) Reset() {
 	*x = ReplicaBatch{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1565,7 @@ func (x *ReplicaBatch) String() string {
 func (*ReplicaBatch) ProtoMessage() {}
 
 func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[16]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1578,7 @@ func (x *ReplicaBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaBatch.ProtoReflect.Descriptor instead.
 func (*ReplicaBatch) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{16}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplicaBatch) GetOps() []*ReplicaOp {
@@ -1426,7 +1606,7 @@ type ReplicaOp struct {
 
 func (x *ReplicaOp) Reset() {
 	*x = ReplicaOp{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1618,7 @@ func (x *ReplicaOp) String() string {
 func (*ReplicaOp) ProtoMessage() {}
 
 func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[17]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1631,7 @@ func (x *ReplicaOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaOp.ProtoReflect.Descriptor instead.
 func (*ReplicaOp) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{17}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplicaOp) GetId() uint64 {
@@ -1505,7 +1685,7 @@ type ReplicaResults struct {
 
 func (x *ReplicaResults) Reset() {
 	*x = ReplicaResults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1697,7 @@ func (x *ReplicaResults) String() string {
 func (*ReplicaResults) ProtoMessage() {}
 
 func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[18]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1710,7 @@ func (x *ReplicaResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResults.ProtoReflect.Descriptor instead.
 func (*ReplicaResults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{18}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReplicaResults) GetResults() []*ReplicaResult {
@@ -1554,7 +1734,7 @@ type ReplicaResult struct {
 
 func (x *ReplicaResult) Reset() {
 	*x = ReplicaResult{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1746,7 @@ func (x *ReplicaResult) String() string {
 func (*ReplicaResult) ProtoMessage() {}
 
 func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[19]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1759,7 @@ func (x *ReplicaResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaResult.ProtoReflect.Descriptor instead.
 func (*ReplicaResult) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{19}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReplicaResult) GetId() uint64 {
@@ -1619,7 +1799,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1811,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[20]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1824,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{20}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReadRequest) GetKey() []byte {
@@ -1663,7 +1843,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1855,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[21]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1868,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{21}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReadResponse) GetSet() []byte {
@@ -1708,7 +1888,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1900,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[22]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +1913,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{22}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WriteRequest) GetKey() []byte {
@@ -1758,7 +1938,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1950,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[23]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1963,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{23}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
 }
 
 type CoordinateRequest struct {
@@ -1799,7 +1979,7 @@ type CoordinateRequest struct {
 
 func (x *CoordinateRequest) Reset() {
 	*x = CoordinateRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1991,7 @@ func (x *CoordinateRequest) String() string {
 func (*CoordinateRequest) ProtoMessage() {}
 
 func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[24]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +2004,7 @@ func (x *CoordinateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateRequest.ProtoReflect.Descriptor instead.
 func (*CoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{24}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CoordinateRequest) GetKey() []byte {
@@ -1872,7 +2052,7 @@ type CoordinateResponse struct {
 
 func (x *CoordinateResponse) Reset() {
 	*x = CoordinateResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2064,7 @@ func (x *CoordinateResponse) String() string {
 func (*CoordinateResponse) ProtoMessage() {}
 
 func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[25]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2077,7 @@ func (x *CoordinateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinateResponse.ProtoReflect.Descriptor instead.
 func (*CoordinateResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{25}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CoordinateResponse) GetContext() []byte {
@@ -1925,7 +2105,7 @@ type TreeHashesRequest struct {
 
 func (x *TreeHashesRequest) Reset() {
 	*x = TreeHashesRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2117,7 @@ func (x *TreeHashesRequest) String() string {
 func (*TreeHashesRequest) ProtoMessage() {}
 
 func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[26]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2130,7 @@ func (x *TreeHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesRequest.ProtoReflect.Descriptor instead.
 func (*TreeHashesRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{26}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TreeHashesRequest) GetPartition() uint32 {
@@ -1983,7 +2163,7 @@ type TreeHashesResponse struct {
 
 func (x *TreeHashesResponse) Reset() {
 	*x = TreeHashesResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2175,7 @@ func (x *TreeHashesResponse) String() string {
 func (*TreeHashesResponse) ProtoMessage() {}
 
 func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[27]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2188,7 @@ func (x *TreeHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeHashesResponse.ProtoReflect.Descriptor instead.
 func (*TreeHashesResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{27}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TreeHashesResponse) GetHashes() []uint64 {
@@ -2036,7 +2216,7 @@ type LeafKeysRequest struct {
 
 func (x *LeafKeysRequest) Reset() {
 	*x = LeafKeysRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2228,7 @@ func (x *LeafKeysRequest) String() string {
 func (*LeafKeysRequest) ProtoMessage() {}
 
 func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[28]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2241,7 @@ func (x *LeafKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysRequest.ProtoReflect.Descriptor instead.
 func (*LeafKeysRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{28}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeafKeysRequest) GetPartition() uint32 {
@@ -2121,7 +2301,7 @@ type LeafKeysResponse struct {
 
 func (x *LeafKeysResponse) Reset() {
 	*x = LeafKeysResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2313,7 @@ func (x *LeafKeysResponse) String() string {
 func (*LeafKeysResponse) ProtoMessage() {}
 
 func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[29]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2326,7 @@ func (x *LeafKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafKeysResponse.ProtoReflect.Descriptor instead.
 func (*LeafKeysResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{29}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LeafKeysResponse) GetKeys() [][]byte {
@@ -2198,7 +2378,7 @@ type Faults struct {
 
 func (x *Faults) Reset() {
 	*x = Faults{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2390,7 @@ func (x *Faults) String() string {
 func (*Faults) ProtoMessage() {}
 
 func (x *Faults) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[30]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2403,7 @@ func (x *Faults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Faults.ProtoReflect.Descriptor instead.
 func (*Faults) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{30}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Faults) GetEnabled() bool {
@@ -2263,7 +2443,7 @@ type FaultGroup struct {
 
 func (x *FaultGroup) Reset() {
 	*x = FaultGroup{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2455,7 @@ func (x *FaultGroup) String() string {
 func (*FaultGroup) ProtoMessage() {}
 
 func (x *FaultGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[31]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2468,7 @@ func (x *FaultGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultGroup.ProtoReflect.Descriptor instead.
 func (*FaultGroup) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{31}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FaultGroup) GetNodes() []string {
@@ -2307,7 +2487,7 @@ type SetFaultsRequest struct {
 
 func (x *SetFaultsRequest) Reset() {
 	*x = SetFaultsRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2319,7 +2499,7 @@ func (x *SetFaultsRequest) String() string {
 func (*SetFaultsRequest) ProtoMessage() {}
 
 func (x *SetFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[32]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2332,7 +2512,7 @@ func (x *SetFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetFaultsRequest.ProtoReflect.Descriptor instead.
 func (*SetFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{32}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetFaultsRequest) GetFaults() *Faults {
@@ -2351,7 +2531,7 @@ type SetFaultsResponse struct {
 
 func (x *SetFaultsResponse) Reset() {
 	*x = SetFaultsResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2543,7 @@ func (x *SetFaultsResponse) String() string {
 func (*SetFaultsResponse) ProtoMessage() {}
 
 func (x *SetFaultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[33]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2556,7 @@ func (x *SetFaultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetFaultsResponse.ProtoReflect.Descriptor instead.
 func (*SetFaultsResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{33}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetFaultsResponse) GetFaults() *Faults {
@@ -2394,7 +2574,7 @@ type GetFaultsRequest struct {
 
 func (x *GetFaultsRequest) Reset() {
 	*x = GetFaultsRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2406,7 +2586,7 @@ func (x *GetFaultsRequest) String() string {
 func (*GetFaultsRequest) ProtoMessage() {}
 
 func (x *GetFaultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[34]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2419,7 +2599,7 @@ func (x *GetFaultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultsRequest.ProtoReflect.Descriptor instead.
 func (*GetFaultsRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{34}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{36}
 }
 
 type GetFaultsResponse struct {
@@ -2431,7 +2611,7 @@ type GetFaultsResponse struct {
 
 func (x *GetFaultsResponse) Reset() {
 	*x = GetFaultsResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2623,7 @@ func (x *GetFaultsResponse) String() string {
 func (*GetFaultsResponse) ProtoMessage() {}
 
 func (x *GetFaultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[35]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2636,7 @@ func (x *GetFaultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFaultsResponse.ProtoReflect.Descriptor instead.
 func (*GetFaultsResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{35}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetFaultsResponse) GetFaults() *Faults {
@@ -2480,7 +2660,7 @@ type TransferID struct {
 
 func (x *TransferID) Reset() {
 	*x = TransferID{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2672,7 @@ func (x *TransferID) String() string {
 func (*TransferID) ProtoMessage() {}
 
 func (x *TransferID) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[36]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2685,7 @@ func (x *TransferID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferID.ProtoReflect.Descriptor instead.
 func (*TransferID) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{36}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TransferID) GetPartition() uint32 {
@@ -2549,7 +2729,7 @@ type TransferCursor struct {
 
 func (x *TransferCursor) Reset() {
 	*x = TransferCursor{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2561,7 +2741,7 @@ func (x *TransferCursor) String() string {
 func (*TransferCursor) ProtoMessage() {}
 
 func (x *TransferCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[37]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2574,7 +2754,7 @@ func (x *TransferCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCursor.ProtoReflect.Descriptor instead.
 func (*TransferCursor) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{37}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TransferCursor) GetAfter() []byte {
@@ -2606,7 +2786,7 @@ type TransferItem struct {
 
 func (x *TransferItem) Reset() {
 	*x = TransferItem{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2798,7 @@ func (x *TransferItem) String() string {
 func (*TransferItem) ProtoMessage() {}
 
 func (x *TransferItem) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[38]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2811,7 @@ func (x *TransferItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferItem.ProtoReflect.Descriptor instead.
 func (*TransferItem) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{38}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TransferItem) GetKey() []byte {
@@ -2670,7 +2850,7 @@ type TransferSendRequest struct {
 
 func (x *TransferSendRequest) Reset() {
 	*x = TransferSendRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +2862,7 @@ func (x *TransferSendRequest) String() string {
 func (*TransferSendRequest) ProtoMessage() {}
 
 func (x *TransferSendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[39]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +2875,7 @@ func (x *TransferSendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSendRequest.ProtoReflect.Descriptor instead.
 func (*TransferSendRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{39}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *TransferSendRequest) GetId() *TransferID {
@@ -2742,7 +2922,7 @@ type TransferSendResponse struct {
 
 func (x *TransferSendResponse) Reset() {
 	*x = TransferSendResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2934,7 @@ func (x *TransferSendResponse) String() string {
 func (*TransferSendResponse) ProtoMessage() {}
 
 func (x *TransferSendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[40]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2947,7 @@ func (x *TransferSendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSendResponse.ProtoReflect.Descriptor instead.
 func (*TransferSendResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{40}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TransferSendResponse) GetCursor() *TransferCursor {
@@ -2786,7 +2966,7 @@ type TransferCursorRequest struct {
 
 func (x *TransferCursorRequest) Reset() {
 	*x = TransferCursorRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2798,7 +2978,7 @@ func (x *TransferCursorRequest) String() string {
 func (*TransferCursorRequest) ProtoMessage() {}
 
 func (x *TransferCursorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[41]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2811,7 +2991,7 @@ func (x *TransferCursorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCursorRequest.ProtoReflect.Descriptor instead.
 func (*TransferCursorRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{41}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *TransferCursorRequest) GetId() *TransferID {
@@ -2830,7 +3010,7 @@ type TransferCursorResponse struct {
 
 func (x *TransferCursorResponse) Reset() {
 	*x = TransferCursorResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2842,7 +3022,7 @@ func (x *TransferCursorResponse) String() string {
 func (*TransferCursorResponse) ProtoMessage() {}
 
 func (x *TransferCursorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[42]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2855,7 +3035,7 @@ func (x *TransferCursorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCursorResponse.ProtoReflect.Descriptor instead.
 func (*TransferCursorResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{42}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *TransferCursorResponse) GetCursor() *TransferCursor {
@@ -2873,7 +3053,7 @@ type TransfersRequest struct {
 
 func (x *TransfersRequest) Reset() {
 	*x = TransfersRequest{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3065,7 @@ func (x *TransfersRequest) String() string {
 func (*TransfersRequest) ProtoMessage() {}
 
 func (x *TransfersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[43]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3078,7 @@ func (x *TransfersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransfersRequest.ProtoReflect.Descriptor instead.
 func (*TransfersRequest) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{43}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{45}
 }
 
 type TransfersResponse struct {
@@ -2914,7 +3094,7 @@ type TransfersResponse struct {
 
 func (x *TransfersResponse) Reset() {
 	*x = TransfersResponse{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3106,7 @@ func (x *TransfersResponse) String() string {
 func (*TransfersResponse) ProtoMessage() {}
 
 func (x *TransfersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[44]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3119,7 @@ func (x *TransfersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransfersResponse.ProtoReflect.Descriptor instead.
 func (*TransfersResponse) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{44}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TransfersResponse) GetNodeId() string {
@@ -3000,7 +3180,7 @@ type TransferProgress struct {
 
 func (x *TransferProgress) Reset() {
 	*x = TransferProgress{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3012,7 +3192,7 @@ func (x *TransferProgress) String() string {
 func (*TransferProgress) ProtoMessage() {}
 
 func (x *TransferProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[45]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3025,7 +3205,7 @@ func (x *TransferProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferProgress.ProtoReflect.Descriptor instead.
 func (*TransferProgress) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{45}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *TransferProgress) GetId() *TransferID {
@@ -3125,7 +3305,7 @@ type TransferTotals struct {
 
 func (x *TransferTotals) Reset() {
 	*x = TransferTotals{}
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3137,7 +3317,7 @@ func (x *TransferTotals) String() string {
 func (*TransferTotals) ProtoMessage() {}
 
 func (x *TransferTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_ringkv_v1_ringkv_proto_msgTypes[46]
+	mi := &file_ringkv_v1_ringkv_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3150,7 +3330,7 @@ func (x *TransferTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTotals.ProtoReflect.Descriptor instead.
 func (*TransferTotals) Descriptor() ([]byte, []int) {
-	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{46}
+	return file_ringkv_v1_ringkv_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TransferTotals) GetSending() uint32 {
@@ -3236,7 +3416,18 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12\"\n" +
 	"\x04acks\x18\x02 \x03(\v2\x0e.ringkv.v1.AckR\x04acks\"\x0f\n" +
-	"\rStatusRequest\"\xbe\x04\n" +
+	"\rStatusRequest\"\r\n" +
+	"\vRingRequest\"\xb5\x01\n" +
+	"\fRingResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\x12\f\n" +
+	"\x01n\x18\x05 \x01(\rR\x01n\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x06 \x01(\rR\n" +
+	"partitions\x12\x16\n" +
+	"\x06vnodes\x18\a \x01(\rR\x06vnodes\"\xa5\x05\n" +
 	"\x0eStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\f\n" +
@@ -3255,7 +3446,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\fanti_entropy\x18\f \x01(\v2\x16.ringkv.v1.AntiEntropyR\vantiEntropy\x12#\n" +
 	"\x04disk\x18\r \x01(\v2\x0f.ringkv.v1.DiskR\x04disk\x12)\n" +
 	"\x06faults\x18\x0e \x01(\v2\x11.ringkv.v1.FaultsR\x06faults\x127\n" +
-	"\ttransfers\x18\x14 \x01(\v2\x19.ringkv.v1.TransferTotalsR\ttransfers\"\xc2\x01\n" +
+	"\ttransfers\x18\x14 \x01(\v2\x19.ringkv.v1.TransferTotalsR\ttransfers\x12!\n" +
+	"\fring_version\x18\x0f \x01(\x04R\vringVersion\x12\x1f\n" +
+	"\vring_digest\x18\x10 \x01(\x06R\n" +
+	"ringDigest\x12!\n" +
+	"\fring_pending\x18\x11 \x01(\rR\vringPending\"\xc2\x01\n" +
 	"\x04Disk\x12\x16\n" +
 	"\x06probed\x18\x01 \x01(\bR\x06probed\x12\x1d\n" +
 	"\n" +
@@ -3279,7 +3474,7 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"tree_bytes\x18\b \x01(\x04R\ttreeBytes\x12+\n" +
 	"\x11tombstones_reaped\x18\t \x01(\x04R\x10tombstonesReaped\x121\n" +
 	"\x14exchanges_incomplete\x18\n" +
-	" \x01(\x04R\x13exchangesIncomplete\"\xfb\x01\n" +
+	" \x01(\x04R\x13exchangesIncomplete\"\xc9\x02\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x1f\n" +
@@ -3293,7 +3488,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x05hints\x18\a \x01(\x04R\x05hints\x12\x1d\n" +
 	"\n" +
 	"hint_bytes\x18\b \x01(\x04R\thintBytes\x12/\n" +
-	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\"6\n" +
+	"\x14hints_oldest_unix_ms\x18\t \x01(\x03R\x11hintsOldestUnixMs\x12-\n" +
+	"\x12pending_partitions\x18\n" +
+	" \x01(\rR\x11pendingPartitions\x12\x1d\n" +
+	"\n" +
+	"ring_phase\x18\v \x01(\tR\tringPhase\"6\n" +
 	"\fReplicaBatch\x12&\n" +
 	"\x03ops\x18\x01 \x03(\v2\x14.ringkv.v1.ReplicaOpR\x03ops\"\xf1\x01\n" +
 	"\tReplicaOp\x12\x0e\n" +
@@ -3428,10 +3627,11 @@ const file_ringkv_v1_ringkv_proto_rawDesc = "" +
 	"\x03Get\x12\x15.ringkv.v1.GetRequest\x1a\x16.ringkv.v1.GetResponse\"\x03\x90\x02\x01\x124\n" +
 	"\x03Put\x12\x15.ringkv.v1.PutRequest\x1a\x16.ringkv.v1.PutResponse\x12=\n" +
 	"\x06Delete\x12\x18.ringkv.v1.DeleteRequest\x1a\x19.ringkv.v1.DeleteResponse\x126\n" +
-	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012\x9f\x01\n" +
+	"\x06Stream\x12\x12.ringkv.v1.KVBatch\x1a\x14.ringkv.v1.KVResults(\x010\x012\xdd\x01\n" +
 	"\fAdminService\x12B\n" +
 	"\x06Status\x12\x18.ringkv.v1.StatusRequest\x1a\x19.ringkv.v1.StatusResponse\"\x03\x90\x02\x01\x12K\n" +
-	"\tTransfers\x12\x1b.ringkv.v1.TransfersRequest\x1a\x1c.ringkv.v1.TransfersResponse\"\x03\x90\x02\x012\x97\x02\n" +
+	"\tTransfers\x12\x1b.ringkv.v1.TransfersRequest\x1a\x1c.ringkv.v1.TransfersResponse\"\x03\x90\x02\x01\x12<\n" +
+	"\x04Ring\x12\x16.ringkv.v1.RingRequest\x1a\x17.ringkv.v1.RingResponse\"\x03\x90\x02\x012\x97\x02\n" +
 	"\x0eReplicaService\x12<\n" +
 	"\x04Read\x12\x16.ringkv.v1.ReadRequest\x1a\x17.ringkv.v1.ReadResponse\"\x03\x90\x02\x01\x12:\n" +
 	"\x05Write\x12\x17.ringkv.v1.WriteRequest\x1a\x18.ringkv.v1.WriteResponse\x12I\n" +
@@ -3462,7 +3662,7 @@ func file_ringkv_v1_ringkv_proto_rawDescGZIP() []byte {
 }
 
 var file_ringkv_v1_ringkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_ringkv_v1_ringkv_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(ReplicaOp_Kind)(0),            // 0: ringkv.v1.ReplicaOp.Kind
 	(*KVBatch)(nil),                // 1: ringkv.v1.KVBatch
@@ -3477,41 +3677,43 @@ var file_ringkv_v1_ringkv_proto_goTypes = []any{
 	(*DeleteRequest)(nil),          // 10: ringkv.v1.DeleteRequest
 	(*DeleteResponse)(nil),         // 11: ringkv.v1.DeleteResponse
 	(*StatusRequest)(nil),          // 12: ringkv.v1.StatusRequest
-	(*StatusResponse)(nil),         // 13: ringkv.v1.StatusResponse
-	(*Disk)(nil),                   // 14: ringkv.v1.Disk
-	(*AntiEntropy)(nil),            // 15: ringkv.v1.AntiEntropy
-	(*Member)(nil),                 // 16: ringkv.v1.Member
-	(*ReplicaBatch)(nil),           // 17: ringkv.v1.ReplicaBatch
-	(*ReplicaOp)(nil),              // 18: ringkv.v1.ReplicaOp
-	(*ReplicaResults)(nil),         // 19: ringkv.v1.ReplicaResults
-	(*ReplicaResult)(nil),          // 20: ringkv.v1.ReplicaResult
-	(*ReadRequest)(nil),            // 21: ringkv.v1.ReadRequest
-	(*ReadResponse)(nil),           // 22: ringkv.v1.ReadResponse
-	(*WriteRequest)(nil),           // 23: ringkv.v1.WriteRequest
-	(*WriteResponse)(nil),          // 24: ringkv.v1.WriteResponse
-	(*CoordinateRequest)(nil),      // 25: ringkv.v1.CoordinateRequest
-	(*CoordinateResponse)(nil),     // 26: ringkv.v1.CoordinateResponse
-	(*TreeHashesRequest)(nil),      // 27: ringkv.v1.TreeHashesRequest
-	(*TreeHashesResponse)(nil),     // 28: ringkv.v1.TreeHashesResponse
-	(*LeafKeysRequest)(nil),        // 29: ringkv.v1.LeafKeysRequest
-	(*LeafKeysResponse)(nil),       // 30: ringkv.v1.LeafKeysResponse
-	(*Faults)(nil),                 // 31: ringkv.v1.Faults
-	(*FaultGroup)(nil),             // 32: ringkv.v1.FaultGroup
-	(*SetFaultsRequest)(nil),       // 33: ringkv.v1.SetFaultsRequest
-	(*SetFaultsResponse)(nil),      // 34: ringkv.v1.SetFaultsResponse
-	(*GetFaultsRequest)(nil),       // 35: ringkv.v1.GetFaultsRequest
-	(*GetFaultsResponse)(nil),      // 36: ringkv.v1.GetFaultsResponse
-	(*TransferID)(nil),             // 37: ringkv.v1.TransferID
-	(*TransferCursor)(nil),         // 38: ringkv.v1.TransferCursor
-	(*TransferItem)(nil),           // 39: ringkv.v1.TransferItem
-	(*TransferSendRequest)(nil),    // 40: ringkv.v1.TransferSendRequest
-	(*TransferSendResponse)(nil),   // 41: ringkv.v1.TransferSendResponse
-	(*TransferCursorRequest)(nil),  // 42: ringkv.v1.TransferCursorRequest
-	(*TransferCursorResponse)(nil), // 43: ringkv.v1.TransferCursorResponse
-	(*TransfersRequest)(nil),       // 44: ringkv.v1.TransfersRequest
-	(*TransfersResponse)(nil),      // 45: ringkv.v1.TransfersResponse
-	(*TransferProgress)(nil),       // 46: ringkv.v1.TransferProgress
-	(*TransferTotals)(nil),         // 47: ringkv.v1.TransferTotals
+	(*RingRequest)(nil),            // 13: ringkv.v1.RingRequest
+	(*RingResponse)(nil),           // 14: ringkv.v1.RingResponse
+	(*StatusResponse)(nil),         // 15: ringkv.v1.StatusResponse
+	(*Disk)(nil),                   // 16: ringkv.v1.Disk
+	(*AntiEntropy)(nil),            // 17: ringkv.v1.AntiEntropy
+	(*Member)(nil),                 // 18: ringkv.v1.Member
+	(*ReplicaBatch)(nil),           // 19: ringkv.v1.ReplicaBatch
+	(*ReplicaOp)(nil),              // 20: ringkv.v1.ReplicaOp
+	(*ReplicaResults)(nil),         // 21: ringkv.v1.ReplicaResults
+	(*ReplicaResult)(nil),          // 22: ringkv.v1.ReplicaResult
+	(*ReadRequest)(nil),            // 23: ringkv.v1.ReadRequest
+	(*ReadResponse)(nil),           // 24: ringkv.v1.ReadResponse
+	(*WriteRequest)(nil),           // 25: ringkv.v1.WriteRequest
+	(*WriteResponse)(nil),          // 26: ringkv.v1.WriteResponse
+	(*CoordinateRequest)(nil),      // 27: ringkv.v1.CoordinateRequest
+	(*CoordinateResponse)(nil),     // 28: ringkv.v1.CoordinateResponse
+	(*TreeHashesRequest)(nil),      // 29: ringkv.v1.TreeHashesRequest
+	(*TreeHashesResponse)(nil),     // 30: ringkv.v1.TreeHashesResponse
+	(*LeafKeysRequest)(nil),        // 31: ringkv.v1.LeafKeysRequest
+	(*LeafKeysResponse)(nil),       // 32: ringkv.v1.LeafKeysResponse
+	(*Faults)(nil),                 // 33: ringkv.v1.Faults
+	(*FaultGroup)(nil),             // 34: ringkv.v1.FaultGroup
+	(*SetFaultsRequest)(nil),       // 35: ringkv.v1.SetFaultsRequest
+	(*SetFaultsResponse)(nil),      // 36: ringkv.v1.SetFaultsResponse
+	(*GetFaultsRequest)(nil),       // 37: ringkv.v1.GetFaultsRequest
+	(*GetFaultsResponse)(nil),      // 38: ringkv.v1.GetFaultsResponse
+	(*TransferID)(nil),             // 39: ringkv.v1.TransferID
+	(*TransferCursor)(nil),         // 40: ringkv.v1.TransferCursor
+	(*TransferItem)(nil),           // 41: ringkv.v1.TransferItem
+	(*TransferSendRequest)(nil),    // 42: ringkv.v1.TransferSendRequest
+	(*TransferSendResponse)(nil),   // 43: ringkv.v1.TransferSendResponse
+	(*TransferCursorRequest)(nil),  // 44: ringkv.v1.TransferCursorRequest
+	(*TransferCursorResponse)(nil), // 45: ringkv.v1.TransferCursorResponse
+	(*TransfersRequest)(nil),       // 46: ringkv.v1.TransfersRequest
+	(*TransfersResponse)(nil),      // 47: ringkv.v1.TransfersResponse
+	(*TransferProgress)(nil),       // 48: ringkv.v1.TransferProgress
+	(*TransferTotals)(nil),         // 49: ringkv.v1.TransferTotals
 }
 var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	2,  // 0: ringkv.v1.KVBatch.ops:type_name -> ringkv.v1.KVOp
@@ -3524,60 +3726,62 @@ var file_ringkv_v1_ringkv_proto_depIdxs = []int32{
 	11, // 7: ringkv.v1.KVResult.delete:type_name -> ringkv.v1.DeleteResponse
 	8,  // 8: ringkv.v1.PutResponse.acks:type_name -> ringkv.v1.Ack
 	8,  // 9: ringkv.v1.DeleteResponse.acks:type_name -> ringkv.v1.Ack
-	16, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
-	15, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
-	14, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
-	31, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
-	47, // 14: ringkv.v1.StatusResponse.transfers:type_name -> ringkv.v1.TransferTotals
-	18, // 15: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
+	18, // 10: ringkv.v1.StatusResponse.members:type_name -> ringkv.v1.Member
+	17, // 11: ringkv.v1.StatusResponse.anti_entropy:type_name -> ringkv.v1.AntiEntropy
+	16, // 12: ringkv.v1.StatusResponse.disk:type_name -> ringkv.v1.Disk
+	33, // 13: ringkv.v1.StatusResponse.faults:type_name -> ringkv.v1.Faults
+	49, // 14: ringkv.v1.StatusResponse.transfers:type_name -> ringkv.v1.TransferTotals
+	20, // 15: ringkv.v1.ReplicaBatch.ops:type_name -> ringkv.v1.ReplicaOp
 	0,  // 16: ringkv.v1.ReplicaOp.kind:type_name -> ringkv.v1.ReplicaOp.Kind
-	20, // 17: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
+	22, // 17: ringkv.v1.ReplicaResults.results:type_name -> ringkv.v1.ReplicaResult
 	8,  // 18: ringkv.v1.CoordinateResponse.acks:type_name -> ringkv.v1.Ack
-	32, // 19: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
-	31, // 20: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
-	31, // 21: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
-	31, // 22: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
-	37, // 23: ringkv.v1.TransferSendRequest.id:type_name -> ringkv.v1.TransferID
-	39, // 24: ringkv.v1.TransferSendRequest.items:type_name -> ringkv.v1.TransferItem
-	38, // 25: ringkv.v1.TransferSendResponse.cursor:type_name -> ringkv.v1.TransferCursor
-	37, // 26: ringkv.v1.TransferCursorRequest.id:type_name -> ringkv.v1.TransferID
-	38, // 27: ringkv.v1.TransferCursorResponse.cursor:type_name -> ringkv.v1.TransferCursor
-	46, // 28: ringkv.v1.TransfersResponse.transfers:type_name -> ringkv.v1.TransferProgress
-	37, // 29: ringkv.v1.TransferProgress.id:type_name -> ringkv.v1.TransferID
+	34, // 19: ringkv.v1.Faults.groups:type_name -> ringkv.v1.FaultGroup
+	33, // 20: ringkv.v1.SetFaultsRequest.faults:type_name -> ringkv.v1.Faults
+	33, // 21: ringkv.v1.SetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	33, // 22: ringkv.v1.GetFaultsResponse.faults:type_name -> ringkv.v1.Faults
+	39, // 23: ringkv.v1.TransferSendRequest.id:type_name -> ringkv.v1.TransferID
+	41, // 24: ringkv.v1.TransferSendRequest.items:type_name -> ringkv.v1.TransferItem
+	40, // 25: ringkv.v1.TransferSendResponse.cursor:type_name -> ringkv.v1.TransferCursor
+	39, // 26: ringkv.v1.TransferCursorRequest.id:type_name -> ringkv.v1.TransferID
+	40, // 27: ringkv.v1.TransferCursorResponse.cursor:type_name -> ringkv.v1.TransferCursor
+	48, // 28: ringkv.v1.TransfersResponse.transfers:type_name -> ringkv.v1.TransferProgress
+	39, // 29: ringkv.v1.TransferProgress.id:type_name -> ringkv.v1.TransferID
 	5,  // 30: ringkv.v1.KVService.Get:input_type -> ringkv.v1.GetRequest
 	7,  // 31: ringkv.v1.KVService.Put:input_type -> ringkv.v1.PutRequest
 	10, // 32: ringkv.v1.KVService.Delete:input_type -> ringkv.v1.DeleteRequest
 	1,  // 33: ringkv.v1.KVService.Stream:input_type -> ringkv.v1.KVBatch
 	12, // 34: ringkv.v1.AdminService.Status:input_type -> ringkv.v1.StatusRequest
-	44, // 35: ringkv.v1.AdminService.Transfers:input_type -> ringkv.v1.TransfersRequest
-	21, // 36: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
-	23, // 37: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
-	25, // 38: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
-	17, // 39: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
-	27, // 40: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
-	29, // 41: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
-	33, // 42: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
-	35, // 43: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
-	40, // 44: ringkv.v1.TransferService.Send:input_type -> ringkv.v1.TransferSendRequest
-	42, // 45: ringkv.v1.TransferService.Cursor:input_type -> ringkv.v1.TransferCursorRequest
-	6,  // 46: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
-	9,  // 47: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
-	11, // 48: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
-	3,  // 49: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
-	13, // 50: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
-	45, // 51: ringkv.v1.AdminService.Transfers:output_type -> ringkv.v1.TransfersResponse
-	22, // 52: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
-	24, // 53: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
-	26, // 54: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
-	19, // 55: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
-	28, // 56: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
-	30, // 57: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
-	34, // 58: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
-	36, // 59: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
-	41, // 60: ringkv.v1.TransferService.Send:output_type -> ringkv.v1.TransferSendResponse
-	43, // 61: ringkv.v1.TransferService.Cursor:output_type -> ringkv.v1.TransferCursorResponse
-	46, // [46:62] is the sub-list for method output_type
-	30, // [30:46] is the sub-list for method input_type
+	46, // 35: ringkv.v1.AdminService.Transfers:input_type -> ringkv.v1.TransfersRequest
+	13, // 36: ringkv.v1.AdminService.Ring:input_type -> ringkv.v1.RingRequest
+	23, // 37: ringkv.v1.ReplicaService.Read:input_type -> ringkv.v1.ReadRequest
+	25, // 38: ringkv.v1.ReplicaService.Write:input_type -> ringkv.v1.WriteRequest
+	27, // 39: ringkv.v1.ReplicaService.Coordinate:input_type -> ringkv.v1.CoordinateRequest
+	19, // 40: ringkv.v1.ReplicaService.Stream:input_type -> ringkv.v1.ReplicaBatch
+	29, // 41: ringkv.v1.AntiEntropyService.TreeHashes:input_type -> ringkv.v1.TreeHashesRequest
+	31, // 42: ringkv.v1.AntiEntropyService.LeafKeys:input_type -> ringkv.v1.LeafKeysRequest
+	35, // 43: ringkv.v1.FaultService.SetFaults:input_type -> ringkv.v1.SetFaultsRequest
+	37, // 44: ringkv.v1.FaultService.GetFaults:input_type -> ringkv.v1.GetFaultsRequest
+	42, // 45: ringkv.v1.TransferService.Send:input_type -> ringkv.v1.TransferSendRequest
+	44, // 46: ringkv.v1.TransferService.Cursor:input_type -> ringkv.v1.TransferCursorRequest
+	6,  // 47: ringkv.v1.KVService.Get:output_type -> ringkv.v1.GetResponse
+	9,  // 48: ringkv.v1.KVService.Put:output_type -> ringkv.v1.PutResponse
+	11, // 49: ringkv.v1.KVService.Delete:output_type -> ringkv.v1.DeleteResponse
+	3,  // 50: ringkv.v1.KVService.Stream:output_type -> ringkv.v1.KVResults
+	15, // 51: ringkv.v1.AdminService.Status:output_type -> ringkv.v1.StatusResponse
+	47, // 52: ringkv.v1.AdminService.Transfers:output_type -> ringkv.v1.TransfersResponse
+	14, // 53: ringkv.v1.AdminService.Ring:output_type -> ringkv.v1.RingResponse
+	24, // 54: ringkv.v1.ReplicaService.Read:output_type -> ringkv.v1.ReadResponse
+	26, // 55: ringkv.v1.ReplicaService.Write:output_type -> ringkv.v1.WriteResponse
+	28, // 56: ringkv.v1.ReplicaService.Coordinate:output_type -> ringkv.v1.CoordinateResponse
+	21, // 57: ringkv.v1.ReplicaService.Stream:output_type -> ringkv.v1.ReplicaResults
+	30, // 58: ringkv.v1.AntiEntropyService.TreeHashes:output_type -> ringkv.v1.TreeHashesResponse
+	32, // 59: ringkv.v1.AntiEntropyService.LeafKeys:output_type -> ringkv.v1.LeafKeysResponse
+	36, // 60: ringkv.v1.FaultService.SetFaults:output_type -> ringkv.v1.SetFaultsResponse
+	38, // 61: ringkv.v1.FaultService.GetFaults:output_type -> ringkv.v1.GetFaultsResponse
+	43, // 62: ringkv.v1.TransferService.Send:output_type -> ringkv.v1.TransferSendResponse
+	45, // 63: ringkv.v1.TransferService.Cursor:output_type -> ringkv.v1.TransferCursorResponse
+	47, // [47:64] is the sub-list for method output_type
+	30, // [30:47] is the sub-list for method input_type
 	30, // [30:30] is the sub-list for extension type_name
 	30, // [30:30] is the sub-list for extension extendee
 	0,  // [0:30] is the sub-list for field type_name
@@ -3604,7 +3808,7 @@ func file_ringkv_v1_ringkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringkv_v1_ringkv_proto_rawDesc), len(file_ringkv_v1_ringkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   47,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

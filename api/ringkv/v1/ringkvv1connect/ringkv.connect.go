@@ -58,6 +58,8 @@ const (
 	AdminServiceStatusProcedure = "/ringkv.v1.AdminService/Status"
 	// AdminServiceTransfersProcedure is the fully-qualified name of the AdminService's Transfers RPC.
 	AdminServiceTransfersProcedure = "/ringkv.v1.AdminService/Transfers"
+	// AdminServiceRingProcedure is the fully-qualified name of the AdminService's Ring RPC.
+	AdminServiceRingProcedure = "/ringkv.v1.AdminService/Ring"
 	// ReplicaServiceReadProcedure is the fully-qualified name of the ReplicaService's Read RPC.
 	ReplicaServiceReadProcedure = "/ringkv.v1.ReplicaService/Read"
 	// ReplicaServiceWriteProcedure is the fully-qualified name of the ReplicaService's Write RPC.
@@ -256,6 +258,9 @@ type AdminServiceClient interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
 	// Transfers lists the partition transfers this node sends or receives.
 	Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error)
+	// Ring returns this node's agreed ring. Nodes also call it on each other
+	// to fetch a peer's ring when the digests in their gossip meta differ.
+	Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the ringkv.v1.AdminService service. By default, it
@@ -283,6 +288,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		ring: connect.NewClient[v1.RingRequest, v1.RingResponse](
+			httpClient,
+			baseURL+AdminServiceRingProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("Ring")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -290,6 +302,7 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type adminServiceClient struct {
 	status    *connect.Client[v1.StatusRequest, v1.StatusResponse]
 	transfers *connect.Client[v1.TransfersRequest, v1.TransfersResponse]
+	ring      *connect.Client[v1.RingRequest, v1.RingResponse]
 }
 
 // Status calls ringkv.v1.AdminService.Status.
@@ -302,11 +315,19 @@ func (c *adminServiceClient) Transfers(ctx context.Context, req *connect.Request
 	return c.transfers.CallUnary(ctx, req)
 }
 
+// Ring calls ringkv.v1.AdminService.Ring.
+func (c *adminServiceClient) Ring(ctx context.Context, req *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error) {
+	return c.ring.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the ringkv.v1.AdminService service.
 type AdminServiceHandler interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
 	// Transfers lists the partition transfers this node sends or receives.
 	Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error)
+	// Ring returns this node's agreed ring. Nodes also call it on each other
+	// to fetch a peer's ring when the digests in their gossip meta differ.
+	Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -330,12 +351,21 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceRingHandler := connect.NewUnaryHandler(
+		AdminServiceRingProcedure,
+		svc.Ring,
+		connect.WithSchema(adminServiceMethods.ByName("Ring")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/ringkv.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceStatusProcedure:
 			adminServiceStatusHandler.ServeHTTP(w, r)
 		case AdminServiceTransfersProcedure:
 			adminServiceTransfersHandler.ServeHTTP(w, r)
+		case AdminServiceRingProcedure:
+			adminServiceRingHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -351,6 +381,10 @@ func (UnimplementedAdminServiceHandler) Status(context.Context, *connect.Request
 
 func (UnimplementedAdminServiceHandler) Transfers(context.Context, *connect.Request[v1.TransfersRequest]) (*connect.Response[v1.TransfersResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Transfers is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) Ring(context.Context, *connect.Request[v1.RingRequest]) (*connect.Response[v1.RingResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("ringkv.v1.AdminService.Ring is not implemented"))
 }
 
 // ReplicaServiceClient is a client for the ringkv.v1.ReplicaService service.
