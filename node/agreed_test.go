@@ -125,8 +125,10 @@ func TestConcurrentJoinsBothSurvive(t *testing.T) {
 	// key receives the write too.
 	for i := range 20 {
 		key := fmt.Sprintf("k%d", i)
-		mustPut(t, c.Client("n4"), key, "v", nil, 3)
-		if got := values(mustGet(t, c.Client("n5"), key, 3)); !slices.Equal(got, []string{"v"}) {
+		// Quorum levels, not all three: on a loaded machine one owner may
+		// be slow to answer, which is not what this test is about.
+		mustPut(t, c.Client("n4"), key, "v", nil, 2)
+		if got := values(mustGet(t, c.Client("n5"), key, 2)); !slices.Equal(got, []string{"v"}) {
 			t.Fatalf("get %s through joiner n5 = %v, want [v]", key, got)
 		}
 		for _, id := range s.Pending(s.PartitionOf(ring.KeyHash([]byte(key)))) {
